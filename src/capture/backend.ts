@@ -1,0 +1,23 @@
+/** What a backend measured between start() and stop(): times on the performance.now() clock (ms), sizes in bytes. */
+export interface MemoryWindow {
+  startMs: number
+  endMs: number
+  heapUsedBefore: number
+  heapUsedAfter: number
+  externalBefore: number
+  externalAfter: number
+  /** GCs starting at or after this time were forced by the toolbar (precise mode); Infinity when none. */
+  forcedFromMs: number
+}
+
+/** One request's measurement. stop() is idempotent: a second call returns the same window. */
+export interface Measurement {
+  stop (): MemoryWindow
+}
+
+/** One way of measuring memory. Stateless; per-request state lives in the Measurement. */
+export interface MemoryBackend {
+  readonly id: string
+  start (): Measurement
+  close? (): void | Promise<void>
+}

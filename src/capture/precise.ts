@@ -1,0 +1,58 @@
+import { Session } from 'node:inspector/promises'
+import { performance } from 'node:perf_hooks'
+import type { MemoryWindow } from './backend.ts'
+import type { Measurement } from './backend.ts'
+import { heapStatisticsBackend } from './heap-backend.ts'
+
+/**
+ * Precise mode: a full GC (the inspector's HeapProfiler.collectGarbage, no --expose-gc needed) just
+ * before the window opens and just before it closes, so the heap delta is what the request retained.
+ * Costs two full GCs per request: about 5 ms each with a small heap, more with a large one.
+ */
+export class PreciseCollector {
+  private session: Session | undefined
+
+  /** Force a full GC and wait for it. */
+  async collect (): Promise<void> {
+    if (this.session === undefined) {
+      this.session = new Session()
+      this.session.connect()
+    }
+    await this.session.post('HeapProfiler.collectGarbage')
+  }
+
+  /** Open a window after a forced GC. */
+  async start (): Promise<PreciseMeasurement> {
+    await this.collect()
+    return new PreciseMeasurement(this, heapStatisticsBackend.start())
+  }
+
+  close (): void {
+    this.session?.disconnect()
+    this.session = undefined
+  }
+}
+
+/** A heap-statistics measurement whose stop is preceded by a forced GC (call settle() first). */
+export class PreciseMeasurement implements Measurement {
+  private forcedFromMs = Infinity
+  private readonly collector: PreciseCollector
+  private readonly inner: Measurement
+
+  constructor (collector: PreciseCollector, inner: Measurement) {
+    this.collector = collector
+    this.inner = inner
+  }
+
+  /** Force the closing GC; the window's end reading is taken after it. */
+  async settle (): Promise<void> {
+    this.forcedFromMs = performance.now()
+    await this.collector.collect()
+  }
+
+  stop (): MemoryWindow {
+    const w = this.inner.stop()
+    w.forcedFromMs = this.forcedFromMs
+    return w
+  }
+}

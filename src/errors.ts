@@ -1,0 +1,30 @@
+import createError from '@fastify/error'
+
+/** Thrown at registration when an option has the wrong type or value; the message names the option and what is allowed. */
+export const FST_DEBUG_TOOLBAR_INVALID_OPTION = createError(
+  'FST_DEBUG_TOOLBAR_INVALID_OPTION',
+  'fastify-debug-toolbar: invalid option "%s": %s',
+  500,
+  TypeError
+)
+
+/** Answered (404) by the toolbar's routes for an id that was never stored or has been evicted. */
+export const FST_DEBUG_TOOLBAR_NOT_FOUND = createError(
+  'FST_DEBUG_TOOLBAR_NOT_FOUND',
+  'No request with id "%s" is stored: it never existed or was evicted (the toolbar keeps the last %s requests)',
+  404
+)
+
+/** Answered (404) for a panel id the toolbar does not have. */
+export const FST_DEBUG_TOOLBAR_UNKNOWN_PANEL = createError(
+  'FST_DEBUG_TOOLBAR_UNKNOWN_PANEL',
+  'No panel "%s"; panels are: %s',
+  404
+)
+
+/** Answered (403) when the allow check refuses a client. */
+export const FST_DEBUG_TOOLBAR_FORBIDDEN = createError(
+  'FST_DEBUG_TOOLBAR_FORBIDDEN',
+  'The debug toolbar is only available to allowed clients (by default: loopback connections)',
+  403
+)

@@ -1,0 +1,345 @@
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Measurement, MemoryWindow } from './capture/backend.ts'
+import { gcTracker } from './capture/gc-tracker.ts'
+import { heapStatisticsBackend } from './capture/heap-backend.ts'
+import { PreciseCollector, type PreciseMeasurement } from './capture/precise.ts'
+import { MemoryFinalizer } from './capture/session.ts'
+import { round3 } from './capture/figures.ts'
+import { signedBytes } from './format.ts'
+import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
+import { resolveOptions, type DebugToolbarOptions, type ResolvedOptions } from './options.ts'
+import type { MemoryRecord, RequestRecord } from './record.ts'
+import { redactHeaders, redactQuery, redactUrl } from './redact.ts'
+import { routes } from './routes.ts'
+import { appendServerTiming, serverTimingValue } from './server-timing.ts'
+import { createStore, type RequestStore } from './store.ts'
+
+/** Per-request state, from onRequest to onResponse. */
+interface RequestState {
+  /** Still counted in flight. */
+  open: boolean
+  /** Measured, headed and stored (allowed client, route not opted out). */
+  profiled: boolean
+  id: string
+  precise: boolean
+  measurement: Measurement | PreciseMeasurement | undefined
+  startedAtMs: number
+  cpuStart: NodeJS.CpuUsage | undefined
+  cpu: NodeJS.CpuUsage | undefined
+  /** Requests in flight when this one arrived, and the arrival counter then. */
+  othersAtStart: number
+  arrivalsAtStart: number
+  /** Time the plugin spent on this request so far, ms. */
+  overheadMs: number
+  window: MemoryWindow | undefined
+  memory: MemoryRecord | undefined
+}
+
+/** The request header that asks for precise mode, and the cookie the toolbar's toggle sets. */
+export const PRECISE_HEADER = 'x-debug-toolbar-precise'
+export const PRECISE_COOKIE = 'fdt-precise=1'
+/** The response header carrying the record id. */
+export const ID_HEADER = 'x-debug-toolbar-id'
+
+const NOT_PROFILED: RequestState = Object.freeze({
+  open: false, profiled: false, id: '', precise: false, measurement: undefined, startedAtMs: 0, cpuStart: undefined, cpu: undefined,
+  othersAtStart: 0, arrivalsAtStart: 0, overheadMs: 0, window: undefined, memory: undefined
+}) as RequestState
+
+/** Everything the toolbar's routes need from the plugin. */
+export interface ToolbarContext {
+  options: ResolvedOptions
+  store: RequestStore
+  /** Make a stored record's memory figures final before it is read. */
+  finalize (id: string): void
+}
+
+async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOptions): Promise<void> {
+  const options = resolveOptions(input)
+  if (!options.enabled) return
+  if (process.env.NODE_ENV === 'production') {
+    app.log.warn('fastify-debug-toolbar is enabled with NODE_ENV=production: it exposes request details to allowed clients and costs time on every request')
+  }
+
+  const { prefix, allow, serverTiming, inject, cpuTime, redact } = options
+  const store = createStore(options.maxRequests, options.maxStoreBytes)
+  const states = new WeakMap<FastifyRequest, RequestState>()
+  const finalizer = new MemoryFinalizer(gcTracker)
+  const precise = new PreciseCollector()
+  const backend = heapStatisticsBackend
+  const gcProblem = gcTracker.acquire()
+  if (gcProblem !== undefined) app.log.warn(gcProblem)
+  const startupNotes = gcProblem === undefined ? [] : [gcProblem]
+  let inFlight = 0
+  let arrivals = 0
+  const warned = new Set<string>()
+
+  app.addHook('onRequest', onRequest)
+  app.addHook('onSend', onSend)
+  app.addHook('onResponse', onResponse)
+  app.addHook('onRequestAbort', onRequestAbort)
+  app.addHook('onClose', onClose)
+
+  const context: ToolbarContext = { options, store, finalize: (id) => finalizer.finalizeNow(id) }
+  await app.register(routes, { prefix, context })
+
+  // Hooks, in the order a request meets them.
+
+  function onRequest (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const t0 = performance.now()
+    const url = request.url
+    if (url.startsWith(prefix) && (url.length === prefix.length || url.charCodeAt(prefix.length) === 47 /* / */ || url.charCodeAt(prefix.length) === 63 /* ? */)) {
+      done()
+      return
+    }
+    inFlight++
+    arrivals++
+    if ((request.routeOptions.config as { debugToolbar?: boolean }).debugToolbar === false || !isAllowed(request)) {
+      states.set(request, { ...NOT_PROFILED, open: true })
+      done()
+      return
+    }
+    const state: RequestState = {
+      open: true,
+      profiled: true,
+      id: randomUUID(),
+      precise: wantsPrecise(request),
+      measurement: undefined,
+      startedAtMs: Date.now(),
+      cpuStart: undefined,
+      cpu: undefined,
+      othersAtStart: inFlight - 1,
+      arrivalsAtStart: arrivals,
+      overheadMs: 0,
+      window: undefined,
+      memory: undefined
+    }
+    states.set(request, state)
+    if (state.precise) {
+      precise.start().then((m) => {
+        state.measurement = m
+        startClocks(state, t0)
+        done()
+      }, (err: unknown) => {
+        warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
+        state.precise = false
+        state.measurement = backend.start()
+        startClocks(state, t0)
+        done()
+      })
+      return
+    }
+    state.measurement = startMeasurement(request)
+    startClocks(state, t0)
+    done()
+  }
+
+  function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
+    const state = states.get(request)
+    if (state === undefined || !state.profiled || state.window !== undefined) {
+      done(null, payload)
+      return
+    }
+    const t0 = performance.now()
+    if (state.precise) {
+      (state.measurement as PreciseMeasurement).settle().then(
+        () => done(null, finishSend(reply, payload, state, t0)),
+        (err: unknown) => {
+          warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
+          done(null, finishSend(reply, payload, state, t0))
+        })
+      return
+    }
+    done(null, finishSend(reply, payload, state, t0))
+  }
+
+  function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const state = states.get(request)
+    if (state === undefined) {
+      done()
+      return
+    }
+    closeState(state)
+    if (!state.profiled) {
+      done()
+      return
+    }
+    const t0 = performance.now()
+    try {
+      // A hijacked reply never meets onSend: close the window now.
+      if (state.memory === undefined) closeWindow(state)
+      const record = buildRecord(request, reply, state)
+      store.save(record)
+      finalizer.finalizeLater(record.id, state.window as MemoryWindow, record.memory)
+      record.memory.overheadMs = round3(state.overheadMs + performance.now() - t0)
+    } catch (err) {
+      warnOnce('record', err, 'could not store a request record')
+    }
+    done()
+  }
+
+  function onRequestAbort (request: FastifyRequest, done: HookHandlerDoneFunction): void {
+    const state = states.get(request)
+    if (state !== undefined) {
+      closeState(state)
+      state.profiled = false
+    }
+    done()
+  }
+
+  async function onClose (): Promise<void> {
+    finalizer.clear()
+    store.clear()
+    precise.close()
+    gcTracker.release()
+  }
+
+  // Helpers.
+
+  function isAllowed (request: FastifyRequest): boolean {
+    try {
+      return allow(request) === true
+    } catch (err) {
+      warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
+      return false
+    }
+  }
+
+  function wantsPrecise (request: FastifyRequest): boolean {
+    const h = request.headers[PRECISE_HEADER]
+    if (h === '1') return true
+    const cookie = request.headers.cookie
+    return cookie !== undefined && cookie.includes(PRECISE_COOKIE)
+  }
+
+  function startMeasurement (request: FastifyRequest): Measurement {
+    try {
+      return backend.start()
+    } catch (err) {
+      warnOnce('backend', err, `memory backend "${backend.id}" failed; requests go on unmeasured`)
+      request.log.debug('debug toolbar: request not measured')
+      return { stop: () => emptyWindow() }
+    }
+  }
+
+  function startClocks (state: RequestState, t0: number): void {
+    if (cpuTime) state.cpuStart = process.cpuUsage()
+    state.overheadMs += performance.now() - t0
+  }
+
+  function closeState (state: RequestState): void {
+    if (!state.open) return
+    state.open = false
+    inFlight--
+  }
+
+  function closeWindow (state: RequestState): MemoryRecord {
+    let w: MemoryWindow
+    try {
+      w = (state.measurement as Measurement).stop()
+    } catch (err) {
+      warnOnce('backend-stop', err, 'memory backend failed to stop; request recorded without figures')
+      w = emptyWindow()
+    }
+    state.window = w
+    if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
+    const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
+    const notes = startupNotes.length === 0 ? [] : [...startupNotes]
+    state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
+    return state.memory
+  }
+
+  function finishSend (reply: FastifyReply, payload: unknown, state: RequestState, t0: number): unknown {
+    try {
+      const m = closeWindow(state)
+      reply.header(ID_HEADER, state.id)
+      let out = payload
+      if (inject && (typeof payload === 'string' || Buffer.isBuffer(payload))) out = maybeInject(reply, payload, state, m)
+      if (serverTiming) {
+        const overheadMs = state.overheadMs + performance.now() - t0
+        reply.header('server-timing', appendServerTiming(reply.getHeader('server-timing'), serverTimingValue({
+          overheadMs,
+          heapUsedDelta: m.heapUsedDelta,
+          peakDelta: m.peakHeapUsed - m.heapUsedBefore,
+          allocatedBytes: m.allocatedBytes,
+          externalDelta: m.externalDelta,
+          gcCount: m.gc.count,
+          precise: m.precise
+        })))
+      }
+      state.overheadMs += performance.now() - t0
+      return out
+    } catch (err) {
+      warnOnce('send', err, 'the toolbar failed while sending a response; the response goes out untouched')
+      return payload
+    }
+  }
+
+  function maybeInject (reply: FastifyReply, payload: string | Buffer, state: RequestState, m: MemoryRecord): string | Buffer {
+    const type = reply.getHeader('content-type')
+    if (!isHtml(type) || reply.getHeader('content-encoding') !== undefined) return payload
+    if (!canInjectCharset(charsetOf(type as string))) return payload
+    const snippet = toolbarSnippet({
+      prefix,
+      id: state.id,
+      nonce: cspNonce(reply),
+      subtitle: signedBytes(m.heapUsedDelta)
+    })
+    reply.removeHeader('content-length')
+    return typeof payload === 'string' ? injectIntoString(payload, snippet) : injectIntoBuffer(payload, snippet)
+  }
+
+  function buildRecord (request: FastifyRequest, reply: FastifyReply, state: RequestState): RequestRecord {
+    const w = state.window as MemoryWindow
+    const cpu = state.cpu
+    const end = state.precise && Number.isFinite(w.forcedFromMs) ? w.forcedFromMs : w.endMs
+    return {
+      id: state.id,
+      method: request.method,
+      url: redactUrl(request.url, redact),
+      route: request.routeOptions.url ?? '',
+      statusCode: reply.statusCode,
+      durationMs: round3(end - w.startMs),
+      startedAt: new Date(state.startedAtMs).toISOString(),
+      cpu: { userMs: cpu === undefined ? 0 : round3(cpu.user / 1000), systemMs: cpu === undefined ? 0 : round3(cpu.system / 1000) },
+      request: {
+        headers: redactHeaders(request.headers, redact),
+        query: redactQuery(request.query, redact),
+        remoteAddress: request.raw.socket?.remoteAddress ?? '',
+        httpVersion: request.raw.httpVersion
+      },
+      response: {
+        headers: redactHeaders(reply.getHeaders(), redact),
+        contentType: String(reply.getHeader('content-type') ?? '')
+      },
+      memory: state.memory as MemoryRecord
+    }
+  }
+
+  function warnOnce (key: string, err: unknown, message: string): void {
+    if (warned.has(key)) return
+    warned.add(key)
+    app.log.warn({ err }, `fastify-debug-toolbar: ${message}`)
+  }
+}
+
+/** The nonce the app set for this reply (e.g. @fastify/helmet's reply.cspNonce), if any. */
+function cspNonce (reply: FastifyReply): string | undefined {
+  const n = (reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce
+  return typeof n?.script === 'string' ? n.script : undefined
+}
+
+function emptyWindow (): MemoryWindow {
+  const now = performance.now()
+  return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity }
+}
+
+/** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */
+export const debugToolbar = fp(debugToolbarPlugin, {
+  fastify: '5.x',
+  name: 'fastify-debug-toolbar'
+})
+Object.assign(debugToolbar, { debugToolbar })

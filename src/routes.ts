@@ -1,0 +1,137 @@
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import fastifyView from '@fastify/view'
+import { Eta } from 'eta'
+import { FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
+import { PANELS, findPanel } from './panels/index.ts'
+import { historyContext } from './panels/history.ts'
+import type { PanelEnv } from './panels/panel.ts'
+import type { ToolbarContext } from './plugin.ts'
+import { summarize, type RequestRecord } from './record.ts'
+
+/** The package's templates/ and static/ folders (the same from src/ and dist/). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
+export const STATIC_DIR = fileURLToPath(new URL('../static/', import.meta.url))
+
+/** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
+const VIEW = 'debugToolbarView'
+
+type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => FastifyReply }
+
+interface IdParams { id: string }
+interface PanelParams { id: string, panel: string }
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', maxLength: 64 } },
+  required: ['id']
+} as const
+
+/**
+ * The toolbar's own routes, registered as an encapsulated (non-fp) child under the prefix: pages,
+ * panel fragments, the JSON API and static assets, every one behind the same allow check.
+ */
+export async function routes (app: FastifyInstance, { context }: { context: ToolbarContext }): Promise<void> {
+  const { options, store } = context
+
+  app.addHook('onRequest', async function guard (request) {
+    if (!options.allow(request)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
+  })
+
+  app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {
+    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (statusCode === 500) request.log.error({ err }, 'fastify-debug-toolbar: a toolbar route failed')
+    // Never a stack trace; 5xx messages are generic.
+    reply.code(statusCode).type('application/json; charset=utf-8').send({
+      statusCode,
+      code: err.code ?? (statusCode === 500 ? 'FST_DEBUG_TOOLBAR_INTERNAL' : 'FST_DEBUG_TOOLBAR_BAD_REQUEST'),
+      error: statusCode === 500 ? 'Internal Server Error' : reply.raw.statusMessage,
+      message: statusCode === 500 ? 'The debug toolbar failed to answer; see the server log' : err.message
+    })
+  })
+
+  app.setNotFoundHandler(function toolbarNotFound (request, reply) {
+    reply.code(404).send({ statusCode: 404, code: 'FST_DEBUG_TOOLBAR_NO_ROUTE', error: 'Not Found', message: `The debug toolbar has no route ${request.method} ${request.url.split('?')[0]}` })
+  })
+
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true }) },
+    templates: TEMPLATES_DIR,
+    propertyName: VIEW,
+    production: true
+  })
+  await app.register(fastifyStatic, {
+    root: STATIC_DIR,
+    prefix: '/static/',
+    decorateReply: false,
+    index: false,
+    list: false,
+    dotfiles: 'deny',
+    cacheControl: true,
+    maxAge: 0
+  })
+
+  function lookup (id: string): RequestRecord {
+    const r = store.get(id)
+    if (r === undefined) throw new FST_DEBUG_TOOLBAR_NOT_FOUND(id, options.maxRequests)
+    context.finalize(id)
+    return r
+  }
+
+  function env (): PanelEnv {
+    return { prefix: options.prefix, history: store.list().map(summarize) }
+  }
+
+  function finalizedList (): RequestRecord[] {
+    const list = store.list()
+    for (const r of list) if (!r.memory.final) context.finalize(r.id)
+    return list
+  }
+
+  // JSON API (read-only).
+
+  app.get('/api/requests', async function listRecords () {
+    return finalizedList()
+  })
+
+  app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
+    return lookup(request.params.id)
+  })
+
+  // Toolbar: the bar's panel list, then one panel at a time.
+
+  app.get<{ Params: IdParams }>('/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
+    const r = lookup(request.params.id)
+    return {
+      id: r.id,
+      method: r.method,
+      url: r.url,
+      statusCode: r.statusCode,
+      panels: PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r) }))
+    }
+  })
+
+  app.get<{ Params: PanelParams }>('/requests/:id/panels/:panel', {
+    schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] } }
+  }, async function panelFragment (request, reply) {
+    const r = lookup(request.params.id)
+    const panel = findPanel(request.params.panel)
+    if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
+    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env()), prefix: options.prefix })
+  })
+
+  // Full pages: the history (for API-only apps) and one request with every panel.
+
+  app.get('/', async function historyPage (_request: FastifyRequest, reply) {
+    const list = finalizedList().map(summarize)
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests })
+  })
+
+  app.get<{ Params: IdParams }>('/requests/:id', { schema: { params: idParams } }, async function requestPage (request, reply) {
+    const r = lookup(request.params.id)
+    const e = env()
+    const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
+    return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
+  })
+}
