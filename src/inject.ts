@@ -2,8 +2,12 @@
 
 /** Escape text for an HTML attribute value in double quotes. */
 export function escapeAttribute (s: string): string {
+  // Runs on every HTML response: most values need nothing, so test once before replacing.
+  if (!NEEDS_ESCAPE.test(s)) return s
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
+
+const NEEDS_ESCAPE = /[&"<>]/
 
 /** True for a content type the toolbar may inject into: text/html and nothing else. */
 export function isHtml (contentType: unknown): boolean {

@@ -60,10 +60,14 @@ export interface RequestRecord {
   statusCode: number
   /** From onRequest to onSend, in ms. */
   durationMs: number
-  /** ISO 8601 time the request arrived. */
-  startedAt: string
-  /** Process CPU time (user + system) inside the window, in ms; process-wide like memory. */
-  cpu: { userMs: number, systemMs: number }
+  /** When the request arrived, in ms since the Unix epoch (`new Date(startedAt)`). */
+  startedAt: number
+  /**
+   * Time on the CPU inside the window, in ms, process-wide like memory: `loopBusyMs` is the main
+   * thread's event-loop busy time (always measured); user and system CPU time need the `cpuTime`
+   * option and are null without it.
+   */
+  cpu: { loopBusyMs: number, userMs: number | null, systemMs: number | null }
   request: {
     headers: Record<string, string>
     query: Record<string, string>
@@ -85,7 +89,7 @@ export interface RecordSummary {
   route: string
   statusCode: number
   durationMs: number
-  startedAt: string
+  startedAt: number
   heapUsedDelta: number
   peakHeapUsed: number
   heapUsedBefore: number

@@ -1,5 +1,3 @@
-import { signedBytes, bytes } from './format.ts'
-
 /** The figures the header carries; sizes in bytes, times in ms. */
 export interface TimingFigures {
   overheadMs: number
@@ -12,14 +10,32 @@ export interface TimingFigures {
   precise: boolean
 }
 
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
+
+/**
+ * Bytes in SI units with one decimal ('13.6kB'), for the header only: it runs on every response,
+ * where pretty-bytes (about 0.25 µs a call) and longer headers (validated and written byte by byte)
+ * cost a measurable share of a hello-world request. Panels use pretty-bytes.
+ */
+export function compactBytes (n: number): string {
+  let v = Math.abs(n)
+  let u = 0
+  while (v >= 1000 && u < UNITS.length - 1) { v /= 1000; u++ }
+  const text = u === 0 ? String(v) : v.toFixed(v >= 100 ? 0 : 1)
+  return (n < 0 ? '-' : '') + text + (UNITS[u] as string)
+}
+
+function signed (n: number): string {
+  return n > 0 ? '+' + compactBytes(n) : compactBytes(n)
+}
+
 /**
  * The toolbar's Server-Timing entries: `memory-profiling` with the plugin's own time as `dur`, and
  * `memory` whose `desc` summarises the request. Figures are those known when headers are sent; GCs
  * reported later complete the stored record.
  */
 export function serverTimingValue (f: TimingFigures): string {
-  const desc = `heap ${signedBytes(f.heapUsedDelta)}, peak ${signedBytes(f.peakDelta)}, alloc ${bytes(f.allocatedBytes)}, ext ${signedBytes(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}`
-  return `memory-profiling;dur=${f.overheadMs.toFixed(3)};desc="debug toolbar overhead", memory;desc="${desc}"`
+  return `memory-profiling;dur=${f.overheadMs.toFixed(3)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
 }
 
 /** Append our entries to whatever Server-Timing the app already set. */

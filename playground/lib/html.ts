@@ -51,9 +51,9 @@ function toHtml (value: unknown): string {
 
 const MIB = 1024 * 1024
 
-/** Bytes as MiB with one decimal, e.g. "10.0 MB" (MB meaning MiB, as the toolbar shows). */
+/** Bytes as MiB with one decimal, e.g. "10.0 MiB". */
 export function mib (bytes: number): string {
-  return `${(bytes / MIB).toFixed(1)} MB`
+  return `${(bytes / MIB).toFixed(1)} MiB`
 }
 
 /** Links every page shares. */
@@ -84,7 +84,7 @@ export function layoutParts (ctx: LayoutContext, page: PageOptions): { head: str
     ? html`<section class="callout" aria-labelledby="expect-title">
         <h2 id="expect-title">What the Memory panel should show</h2>
         <ul>${page.expect.map((item) => html`<li>${item}</li>`)}</ul>
-        <p class="hint">Open the toolbar at the bottom of this page and pick the <strong>Memory</strong> panel.</p>
+        <p class="hint">Open the toolbar at the bottom of this page and pick the <strong>Memory</strong> panel. The toolbar counts in decimal units (1 MB = 1,000,000 bytes) and this page in binary ones (1 MiB = 1,048,576 bytes), so 10 MiB reads as about 10.5 MB.</p>
       </section>`
     : ''
   const head = html`<!doctype html>

@@ -1,7 +1,6 @@
 /**
  * Module-level memory the playground routes hold on to or throw away. A JS array of doubles built
- * with `new Array(n).fill(0.5)` keeps 8 bytes an element, so 1 MiB is 131,072 elements. Building it
- * allocates about twice that: V8 first makes an n-slot array of pointers, then converts it to doubles.
+ * with `new Array(n).fill(0.5)` keeps 8 bytes an element, so 1 MiB is 131,072 elements.
  */
 
 const MIB = 1024 * 1024

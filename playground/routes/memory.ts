@@ -39,7 +39,7 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
       return sendPage(reply, layout(ctx, {
         title: 'Retain: limit reached',
         path: `/retain?mb=${mb}`,
-        lead: `The playground keeps at most ${RETAIN_TOTAL_CAP_MIB} MB retained so it does not run out of heap. ${retainedMiB()} MB is retained now: clear it first.`,
+        lead: `The playground keeps at most ${RETAIN_TOTAL_CAP_MIB} MiB retained so it does not run out of heap. ${retainedMiB()} MiB is retained now: clear it first.`,
         content: actions([['/retain/clear', 'Release retained memory'], ['/', 'Back to scenarios']])
       }), 409)
     }
@@ -47,18 +47,18 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
     return sendPage(reply, layout(ctx, {
       title: 'Retain memory',
       path: `/retain?mb=${mb}`,
-      lead: html`This request built <strong>${mb} MB</strong> of JavaScript arrays of doubles and stored them in a module-level list, so they stay reachable after the response. Call it again to keep more; <a href="/retain/clear">/retain/clear</a> lets them go.`,
+      lead: html`This request built <strong>${mb} MiB</strong> of JavaScript arrays of doubles and stored them in a module-level list, so they stay reachable after the response. Call it again to keep more; <a href="/retain/clear">/retain/clear</a> lets them go.`,
       expect: [
-        html`<strong>Heap delta ≈ +${mb} MB</strong>: memory this request left behind. In precise mode (forced GC at start and end) it is exactly what was retained.`,
-        html`<strong>Allocated ≈ ${mb * 2} MB</strong>: V8 builds each array as pointers first and then converts it to doubles, so it allocates about twice what it keeps.`,
+        html`<strong>Heap delta ≈ +${mb} MiB</strong>: memory this request left behind. In precise mode (forced GC at start and end) it is exactly what was retained.`,
+        html`<strong>Allocated ≈ ${mb} MiB</strong> too: almost everything allocated is kept.`,
         'Peak at or above the heap after the request; a few GCs may run as the young generation fills.',
         'External memory ≈ 0: arrays live on the JS heap.'
       ],
       content: html`${facts([
-        ['Kept by this request', `${mb} MB`],
-        ['Retained in total', `${total} MB in ${total} arrays`],
+        ['Kept by this request', `${mb} MiB`],
+        ['Retained in total', `${total} MiB in ${total} arrays`],
         ['Process now', heapNow()]
-      ])}${actions([[`/retain?mb=${mb}`, `Retain ${mb} MB more`], ['/retain/clear', 'Release it all']])}`
+      ])}${actions([[`/retain?mb=${mb}`, `Retain ${mb} MiB more`], ['/retain/clear', 'Release it all']])}`
     }))
   })
 
@@ -67,13 +67,13 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
     return sendPage(reply, layout(ctx, {
       title: 'Release retained memory',
       path: '/retain/clear',
-      lead: html`Emptied the module-level list: <strong>${released} MB</strong> of arrays is no longer reachable. Nothing is freed until the garbage collector runs.`,
+      lead: html`Emptied the module-level list: <strong>${released} MiB</strong> of arrays is no longer reachable. Nothing is freed until the garbage collector runs.`,
       expect: [
         html`In normal mode the <strong>heap delta is ≈ 0</strong> or small: the arrays are garbage but still counted until a GC runs, which may happen later.`,
-        html`In <strong>precise mode</strong> the forced GC at the end collects them, so the heap delta is <strong>≈ −${released} MB</strong>.`,
+        html`In <strong>precise mode</strong> the forced GC at the end collects them, so the heap delta is <strong>≈ −${released} MiB</strong>.`,
         'Allocated is tiny: releasing memory allocates nothing.'
       ],
-      content: html`${facts([['Released', `${released} MB`], ['Process now', heapNow()]])}${actions([['/retain?mb=10', 'Retain 10 MB'], ['/', 'Back to scenarios']])}`
+      content: html`${facts([['Released', `${released} MiB`], ['Process now', heapNow()]])}${actions([['/retain?mb=10', 'Retain 10 MiB'], ['/', 'Back to scenarios']])}`
     }))
   })
 
@@ -83,13 +83,13 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
     return sendPage(reply, layout(ctx, {
       title: 'Short-lived spike',
       path: `/spike?mb=${mb}`,
-      lead: html`This request built <strong>${mb} MB</strong> of arrays in a local variable, read them, and dropped them before replying. Nothing outlives the request.`,
+      lead: html`This request built <strong>${mb} MiB</strong> of arrays in a local variable, read them, and dropped them before replying. Nothing outlives the request.`,
       expect: [
-        html`<strong>Peak ≈ +${mb} MB</strong> above the heap at the start (it can be higher: the conversion to doubles leaves garbage too).`,
-        html`<strong>Heap delta ≈ 0</strong> (a few MB either way, depending on when GC ran); in precise mode ≈ 0.`,
-        html`<strong>Allocated ≈ ${mb * 2} MB</strong> and several GCs (scavenges, maybe a mark-sweep) inside the request.`
+        html`<strong>Peak ≈ +${mb} MiB</strong> above the heap at the start. Without precise mode it can read lower: the peak is sampled at the start, the end and each GC.`,
+        html`<strong>Heap delta ≈ 0</strong> in precise mode; without it, anything from 0 to +${mb} MiB, depending on whether a GC ran before the response.`,
+        html`<strong>Allocated ≈ ${mb} MiB</strong> and several GCs inside the request.`
       ],
-      content: html`${facts([['Built and dropped', `${mb} MB`], ['Checksum', checksum], ['Process now', heapNow()]])}${actions([[`/spike?mb=${mb}`, 'Spike again'], ['/spike?mb=200', 'Spike 200 MB']])}`
+      content: html`${facts([['Built and dropped', `${mb} MiB`], ['Checksum', checksum], ['Process now', heapNow()]])}${actions([[`/spike?mb=${mb}`, 'Spike again'], ['/spike?mb=200', 'Spike 200 MiB']])}`
     }))
   })
 
@@ -99,7 +99,7 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
       return sendPage(reply, layout(ctx, {
         title: 'Buffers: limit reached',
         path: `/buffers?mb=${mb}`,
-        lead: `The playground keeps at most ${BUFFERS_TOTAL_CAP_MIB} MB in Buffers. ${mib(bufferBytes())} is kept now: clear it first.`,
+        lead: `The playground keeps at most ${BUFFERS_TOTAL_CAP_MIB} MiB in Buffers. ${mib(bufferBytes())} is kept now: clear it first.`,
         content: actions([['/buffers/clear', 'Release the buffers'], ['/', 'Back to scenarios']])
       }), 409)
     }
@@ -107,13 +107,13 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
     return sendPage(reply, layout(ctx, {
       title: 'Buffers (external memory)',
       path: `/buffers?mb=${mb}`,
-      lead: html`This request allocated a zero-filled <code>Buffer</code> of <strong>${mb} MB</strong> and kept it. A Buffer's bytes live outside the JS heap, in memory V8 counts as <em>external</em>.`,
+      lead: html`This request allocated a zero-filled <code>Buffer</code> of <strong>${mb} MiB</strong> and kept it. A Buffer's bytes live outside the JS heap, in memory V8 counts as <em>external</em>.`,
       expect: [
-        html`<strong>External ≈ +${mb} MB</strong>.`,
+        html`<strong>External ≈ +${mb} MiB</strong>.`,
         html`<strong>Heap delta ≈ 0</strong>: only the small Buffer object itself is on the JS heap.`,
         'Allocated is small for the same reason.'
       ],
-      content: html`${facts([['Kept by this request', `${mb} MB`], ['Kept in Buffers in total', mib(total)], ['Process now', heapNow()]])}${actions([[`/buffers?mb=${mb}`, `Keep ${mb} MB more`], ['/buffers/clear', 'Release the buffers']])}`
+      content: html`${facts([['Kept by this request', `${mb} MiB`], ['Kept in Buffers in total', mib(total)], ['Process now', heapNow()]])}${actions([[`/buffers?mb=${mb}`, `Keep ${mb} MiB more`], ['/buffers/clear', 'Release the buffers']])}`
     }))
   })
 
@@ -124,10 +124,10 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
       path: '/buffers/clear',
       lead: html`Dropped every Buffer /buffers kept (<strong>${mib(released)}</strong>). Their memory goes back when a GC collects the Buffer objects.`,
       expect: [
-        'External ≈ 0 in normal mode (no GC ran yet), or ' + `≈ −${mib(released)} in precise mode.`,
+        html`<strong>External ≈ 0</strong> in normal mode (no GC has run yet); <strong>≈ −${mib(released)}</strong> in precise mode.`,
         'Heap delta ≈ 0.'
       ],
-      content: html`${facts([['Released', mib(released)], ['Process now', heapNow()]])}${actions([['/buffers?mb=8', 'Keep 8 MB'], ['/', 'Back to scenarios']])}`
+      content: html`${facts([['Released', mib(released)], ['Process now', heapNow()]])}${actions([['/buffers?mb=8', 'Keep 8 MiB'], ['/', 'Back to scenarios']])}`
     }))
   })
 
@@ -137,12 +137,12 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
     return sendPage(reply, layout(ctx, {
       title: 'A small leak',
       path: '/leak',
-      lead: html`Every call pushes <strong>${leakKiB} KB</strong> onto a module-level array that nothing ever reads or empties: the kind of leak that is invisible in one request and obvious over many.`,
+      lead: html`Every call pushes <strong>${leakKiB} KiB</strong> onto a module-level array that nothing ever reads or empties: the kind of leak that is invisible in one request and obvious over many.`,
       expect: [
-        html`<strong>Heap delta ≈ +${leakKiB} KB</strong> a call; it is clearest in precise mode, where the delta is exactly what was retained.`,
+        html`<strong>Heap delta ≈ +${leakKiB} KiB</strong> a call; it is clearest in precise mode, where the delta is exactly what was retained.`,
         html`Reload a few times, then open the <a href="${ctx.prefix}/">request history</a>: the heap at the start of each /leak request keeps growing.`
       ],
-      content: html`${facts([['Calls so far', calls], ['Leaked so far', `${mib(leakedBytes())} (${calls} × ${leakKiB} KB)`], ['Process now', heapNow()]])}${actions([['/leak', 'Leak again']])}`
+      content: html`${facts([['Calls so far', calls], ['Leaked so far', `${mib(leakedBytes())} (${calls} × ${leakKiB} KiB)`], ['Process now', heapNow()]])}${actions([['/leak', 'Leak again']])}`
     }))
   })
 }

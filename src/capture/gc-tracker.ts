@@ -37,6 +37,8 @@ const PROFILER_KIND: Record<string, GcKind> = {
   ProcessWeakCallbacks: 'weakcb'
 }
 
+const NO_GCS: readonly TrackedGc[] = Object.freeze([])
+
 /** How long paired GCs are kept for windows still waiting to be resolved, in ms. */
 const RETAIN_MS = 120_000
 /** Hard cap on kept GCs, whatever their age. */
@@ -81,8 +83,11 @@ export class GcTracker {
   }
 
   /** Paired GCs whose start lies in [fromMs, toMs], oldest first. */
-  between (fromMs: number, toMs: number): TrackedGc[] {
+  between (fromMs: number, toMs: number): readonly TrackedGc[] {
     const ev = this.events
+    // The usual case, checked first: no GC since the window opened.
+    const last = ev[ev.length - 1]
+    if (last === undefined || last.startMs < fromMs) return NO_GCS
     let lo = 0
     let hi = ev.length
     while (lo < hi) {

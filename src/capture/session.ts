@@ -8,7 +8,8 @@ import type { GcTracker } from './gc-tracker.ts'
  * the response (the GC observer reports on a later tick). Holds windows only until they are final.
  */
 export class MemoryFinalizer {
-  private readonly pending = new Map<string, { window: MemoryWindow, memory: MemoryRecord }>()
+  /** Records waiting for their final figures, oldest first. */
+  private pending: Array<{ id: string, window: MemoryWindow, memory: MemoryRecord }> = []
   private scheduled: NodeJS.Immediate | undefined
   private readonly run = (): void => { this.scheduled = undefined; this.finalizeAll() }
 
@@ -44,28 +45,29 @@ export class MemoryFinalizer {
   /** Complete this record once the GCs of its window have been reported (on the next tick at the latest). */
   finalizeLater (id: string, window: MemoryWindow, memory: MemoryRecord): void {
     if (memory.final) return
-    this.pending.set(id, { window, memory })
+    this.pending.push({ id, window, memory })
     this.scheduled ??= setImmediate(this.run)
   }
 
   /** Complete one record now if it is still pending (a reader asked for it). */
   finalizeNow (id: string): void {
-    if (!this.pending.has(id)) return
+    const i = this.pending.findIndex((p) => p.id === id)
+    if (i === -1) return
     this.tracker.sync()
-    this.finalizeOne(id)
+    const [p] = this.pending.splice(i, 1)
+    if (p !== undefined) this.complete(p.window, p.memory)
   }
 
   /** Complete every pending record. */
   finalizeAll (): void {
-    if (this.pending.size === 0) return
+    if (this.pending.length === 0) return
     this.tracker.sync()
-    for (const id of this.pending.keys()) this.finalizeOne(id)
+    const list = this.pending
+    this.pending = []
+    for (const p of list) this.complete(p.window, p.memory)
   }
 
-  private finalizeOne (id: string): void {
-    const p = this.pending.get(id)
-    if (p === undefined) return
-    const { window: w, memory: m } = p
+  private complete (w: MemoryWindow, m: MemoryRecord): void {
     const f = windowFigures(w, this.tracker.between(w.startMs, w.endMs))
     m.peakHeapUsed = f.peakHeapUsed
     m.allocatedBytes = f.allocatedBytes
@@ -75,13 +77,12 @@ export class MemoryFinalizer {
     // After sync() every GC reported by the observer has its figures; GCs of a closed window were
     // reported before this tick's immediates ran, so the figures are final.
     m.final = true
-    this.pending.delete(id)
   }
 
   /** Forget everything (on close). */
   clear (): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled)
     this.scheduled = undefined
-    this.pending.clear()
+    this.pending = []
   }
 }

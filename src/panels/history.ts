@@ -39,7 +39,7 @@ export function historyContext (history: readonly RecordSummary[], currentId: st
     delta: signedBytes(s.heapUsedDelta),
     peak: signedBytes(s.peakHeapUsed - s.heapUsedBefore),
     allocated: bytes(s.allocatedBytes),
-    startedAt: s.startedAt,
+    startedAt: new Date(s.startedAt).toISOString(),
     overlapping: s.overlapping,
     precise: s.precise
   }))

@@ -26,7 +26,7 @@ export const requestPanel: Panel<RequestContext> = {
       { label: 'Content type', value: r.response.contentType === '' ? '(none)' : r.response.contentType },
       { label: 'Client', value: r.request.remoteAddress },
       { label: 'HTTP version', value: r.request.httpVersion },
-      { label: 'Started at', value: r.startedAt }
+      { label: 'Started at', value: new Date(r.startedAt).toISOString() }
     ],
     requestHeaders: rows(r.request.headers),
     query: rows(r.request.query),

@@ -5,7 +5,7 @@ import type { Figure, Panel } from './panel.ts'
 /** What templates/timing.eta renders. */
 export interface TimingContext {
   figures: Figure[]
-  /** Shares of the duration, in percent, for a stacked bar: CPU, GC pause, toolbar overhead. */
+  /** Shares of the duration, in percent, for bars: CPU (event-loop busy), GC pause, toolbar overhead. */
   bars: Array<{ label: string, percent: number, value: string }>
   notes: string[]
 }
@@ -14,28 +14,34 @@ function pct (part: number, whole: number): number {
   return whole <= 0 ? 0 : Math.min(100, Math.round((part / whole) * 1000) / 10)
 }
 
-/** The Timing panel: wall time against CPU time, GC pauses and the toolbar's own cost. */
+/** The Timing panel: wall time against time on the CPU, GC pauses and the toolbar's own cost. */
 export const timingPanel: Panel<TimingContext> = {
   id: 'timing',
   title: 'Timing',
   navSubtitle: (r) => ms(r.durationMs),
   context (r: RequestRecord) {
-    const cpuMs = r.cpu.userMs + r.cpu.systemMs
     const m = r.memory
+    const busy = Math.min(r.cpu.loopBusyMs, r.durationMs)
     const notes: string[] = []
-    if (m.overlapping > 0) notes.push(`CPU time is process-wide and includes ${m.overlapping} concurrent request${m.overlapping === 1 ? '' : 's'}.`)
-    if (cpuMs === 0 && r.durationMs > 0) notes.push('CPU time was not measured (cpuTime option off) or was below the clock resolution.')
+    if (m.overlapping > 0) notes.push(`CPU figures are process-wide and include ${m.overlapping} concurrent request${m.overlapping === 1 ? '' : 's'}.`)
+    const figures: Figure[] = [
+      { label: 'Duration', value: ms(r.durationMs), hint: 'from onRequest to onSend' },
+      { label: 'CPU (event loop busy)', value: ms(busy), hint: 'time the main thread was running JavaScript or native work rather than waiting for I/O' },
+      { label: 'Waiting', value: ms(Math.max(0, r.durationMs - busy)), hint: 'I/O, timers, other processes' }
+    ]
+    if (r.cpu.userMs !== null && r.cpu.systemMs !== null) {
+      figures.push({ label: 'CPU user / system', value: `${ms(r.cpu.userMs)} / ${ms(r.cpu.systemMs)}`, hint: 'getrusage, all threads of the process (GC helpers included)' })
+    } else {
+      notes.push('User and system CPU time are off (they cost two getrusage calls a request); set the cpuTime option to see them.')
+    }
+    figures.push(
+      { label: 'GC pause', value: ms(m.gc.pauseMs) },
+      { label: 'Toolbar overhead', value: ms(m.overheadMs) }
+    )
     return {
-      figures: [
-        { label: 'Duration', value: ms(r.durationMs), hint: 'from onRequest to onSend' },
-        { label: 'CPU time', value: ms(cpuMs), hint: 'user + system, whole process' },
-        { label: 'CPU user / system', value: `${ms(r.cpu.userMs)} / ${ms(r.cpu.systemMs)}` },
-        { label: 'Waiting (not on CPU)', value: ms(Math.max(0, r.durationMs - cpuMs)), hint: 'I/O, timers, other work' },
-        { label: 'GC pause', value: ms(m.gc.pauseMs) },
-        { label: 'Toolbar overhead', value: ms(m.overheadMs) }
-      ],
+      figures,
       bars: [
-        { label: 'CPU', percent: pct(cpuMs, r.durationMs), value: ms(cpuMs) },
+        { label: 'CPU', percent: pct(busy, r.durationMs), value: ms(busy) },
         { label: 'GC pause', percent: pct(m.gc.pauseMs, r.durationMs), value: ms(m.gc.pauseMs) },
         { label: 'Toolbar', percent: pct(m.overheadMs, r.durationMs), value: ms(m.overheadMs) }
       ],

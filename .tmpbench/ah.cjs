@@ -1,0 +1,12 @@
+const ah = require('internal/async_hooks')
+console.log('plain', ah.enabledHooksExist(), ah.destroyHooksExist())
+;(async () => {
+  const Fastify = require('fastify')
+  const app = Fastify()
+  console.log('fastify', ah.enabledHooksExist())
+  const { default: t } = await import('../dist/index.js')
+  console.log('import', ah.enabledHooksExist())
+  await app.register(t)
+  await app.ready()
+  console.log('registered', ah.enabledHooksExist(), ah.destroyHooksExist())
+})()

@@ -1,0 +1,27 @@
+import Fastify from 'fastify'
+import debugToolbar from '../dist/index.js'
+import http from 'node:http'
+async function build (on, opts = {}) {
+  const app = Fastify()
+  if (on) await app.register(debugToolbar, opts)
+  app.get('/json', async () => ({ hello: 'world' }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return app
+}
+const agent = new http.Agent({ keepAlive: true, maxSockets: 10 })
+function get (port) { return new Promise((resolve, reject) => { http.get({ port, host: '127.0.0.1', path: '/json', agent }, (res) => { res.resume(); res.on('end', resolve) }).on('error', reject) }) }
+async function measure (app, n) {
+  const port = app.server.address().port
+  const c0 = process.cpuUsage()
+  for (let i = 0; i < n; i += 10) await Promise.all(Array.from({ length: 10 }, () => get(port)))
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / n
+}
+const opts = JSON.parse(process.env.OPTS || '{}')
+const off = await build(false); const on = await build(true, opts)
+await measure(off, 5000); await measure(on, 5000)
+const r = { off: [], on: [] }
+const M = process.env.MODE; for (let i = 0; i < 3; i++) { if (M !== "on") r.off.push(await measure(off, 20000)); if (M !== "off") r.on.push(await measure(on, 20000)) }
+const med = (a) => a.sort((x, y) => x - y)[1]
+console.log(JSON.stringify(opts), 'cpu µs/req (client+server in one process) off', med(r.off).toFixed(2), 'on', med(r.on).toFixed(2), 'diff', (med(r.on) - med(r.off)).toFixed(2))
+await off.close(); await on.close(); agent.destroy()

@@ -1,0 +1,15 @@
+import Fastify from 'fastify'
+import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)
+const ah = require('internal/async_hooks')
+const report = (w) => console.log(w, 'enabledHooksExist', ah.enabledHooksExist(), 'promise hooks?', ah.promiseInitHooksExist?.() )
+report('start')
+const { default: debugToolbar } = await import('../dist/index.js')
+report('after import')
+const app = Fastify()
+await app.register(debugToolbar, { cpuTime: false })
+app.get('/json', async () => ({ hello: 'world' }))
+await app.ready()
+report('after ready')
+await app.inject('/json')
+report('after inject')

@@ -1,0 +1,62 @@
+/**
+ * What the overhead bench measures. Each scenario × route is one row of the table: the same route
+ * on a server without the toolbar ("off") and one with it ("on"), otherwise set up alike.
+ *
+ * To add a row, add a scenario here. Options must be JSON (they reach the server process through
+ * BENCH_PLUGIN_OPTIONS); a future option such as a sampling profiler is one more `pluginOptions` key.
+ */
+import type { DebugToolbarOptions } from '../src/index.ts'
+import { BENCH_ROUTES } from './app.ts'
+
+export interface BenchRoute {
+  /** Label in the table. */
+  name: string
+  path: string
+  /** An HTML page the toolbar should inject into. */
+  html: boolean
+}
+
+export const ROUTES: BenchRoute[] = [
+  { name: 'hello JSON', path: BENCH_ROUTES.hello, html: false },
+  { name: '20 KB HTML', path: BENCH_ROUTES.html, html: true }
+]
+
+export interface Scenario {
+  /** Short id, used by BENCH_SCENARIOS and shown next to the route in the table. */
+  name: string
+  description: string
+  /** Run when BENCH_SCENARIOS is not set. */
+  byDefault: boolean
+  /** Toolbar options for the "on" server, merged over BENCH_PLUGIN_OPTIONS. */
+  pluginOptions?: DebugToolbarOptions
+  /** MiB of live objects both servers retain before listening (`--retain-mb`). */
+  retainMb?: number
+  /** Request headers sent to both servers. */
+  headers?: Record<string, string>
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'default',
+    description: 'the toolbar with its default options',
+    byDefault: true
+  },
+  {
+    name: 'heap-300mb',
+    description: 'both servers retain ~300 MiB of small objects before listening',
+    byDefault: false,
+    retainMb: 300
+  },
+  {
+    name: 'precise',
+    description: 'every request asks for precise mode (x-debug-toolbar-precise: 1): two forced full GCs a request',
+    byDefault: false,
+    headers: { 'x-debug-toolbar-precise': '1' }
+  },
+  {
+    name: 'minimal',
+    description: 'no injection, no Server-Timing, no CPU time: the cost of measuring and storing alone',
+    byDefault: false,
+    pluginOptions: { inject: false, serverTiming: false, cpuTime: false }
+  }
+]
