@@ -272,13 +272,25 @@ function table (rows: Row[]): string {
   return lines.join('\n')
 }
 
+/** (max − min) / median, as a percentage. */
+function spread (xs: number[]): number {
+  return ((Math.max(...xs) - Math.min(...xs)) / median(xs)) * 100
+}
+
 function roundsTable (rows: Row[]): string {
-  const lines = ['| route | off req/s by round | on req/s by round |', '| --- | --- | --- |']
+  const lines = ['| route | off req/s by round | spread | on req/s by round | spread |', '| --- | --- | ---: | --- | ---: |']
   for (const row of rows) {
     const label = row.scenario.name === 'default' ? row.route.name : `${row.route.name} [${row.scenario.name}]`
-    lines.push(`| ${label} | ${row.off.map(fmt).join(', ')} | ${row.on.map(fmt).join(', ')} |`)
+    lines.push(`| ${label} | ${row.off.map(fmt).join(', ')} | ${spread(row.off).toFixed(0)}% | ${row.on.map(fmt).join(', ')} | ${spread(row.on).toFixed(0)}% |`)
   }
   return lines.join('\n')
+}
+
+/** A warning when rounds disagree a lot: the machine was busy, the medians are less trustworthy. */
+function noiseWarning (rows: Row[]): string | undefined {
+  const noisy = rows.filter((r) => spread(r.off) > 20 || spread(r.on) > 20)
+  if (noisy.length === 0) return undefined
+  return `Warning: rounds differ by more than 20% for ${noisy.map((r) => `${r.route.name} [${r.scenario.name}]`).join(', ')}; something else was probably using the CPU. Run again on an idle machine, or with more rounds.`
 }
 
 /* ------------------------------------------------------------ main */
@@ -310,6 +322,8 @@ async function main (): Promise<void> {
   ].join('\n')
   log(header)
   log(`planned load time about ${planned} s (time limit ${limit} s)`)
+  const [load1 = 0] = os.loadavg()
+  if (load1 > 0.5) log(`note: load average is ${load1.toFixed(2)} before starting: other processes are using the CPU and will add noise`)
 
   const rows: Row[] = []
   for (const scenario of scenarios) rows.push(...await runScenario(scenario, base, rounds, duration, warmup))
@@ -322,6 +336,8 @@ async function main (): Promise<void> {
   console.log('Overhead is the extra server time a request costs, read off throughput while 10 connections keep the server busy; the rounds below show the noise.')
   console.log('')
   console.log(roundsTable(rows))
+  const warning = noiseWarning(rows)
+  if (warning !== undefined) console.log(`\n${warning}`)
 }
 
 process.on('SIGINT', () => { shutdown(130) })

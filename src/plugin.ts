@@ -61,8 +61,8 @@ function unprofiledState (): RequestState {
 export interface ToolbarContext {
   options: ResolvedOptions
   store: RequestStore
-  /** Make a stored record's memory figures final before it is read. */
-  finalize (id: string): void
+  /** Resolves when a stored record's memory figures are final. */
+  settle (id: string): Promise<void>
 }
 
 async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOptions): Promise<void> {
@@ -91,7 +91,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   app.addHook('onRequestAbort', onRequestAbort)
   app.addHook('onClose', onClose)
 
-  const context: ToolbarContext = { options, store, finalize: (id) => finalizer.finalizeNow(id) }
+  const context: ToolbarContext = { options, store, settle: (id) => finalizer.settle(id) }
   await app.register(routes, { prefix, context })
 
   // Hooks, in the order a request meets them.
@@ -308,16 +308,18 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     const w = state.window as MemoryWindow
     const cpu = state.cpu
     const end = state.precise && Number.isFinite(w.forcedFromMs) ? w.forcedFromMs : w.endMs
+    const durationMs = round3(end - w.startMs)
     return {
       id: state.id,
       method: request.method,
       url: redactUrl(request.url, redact),
       route: request.routeOptions.url ?? '',
       statusCode: reply.statusCode,
-      durationMs: round3(end - w.startMs),
+      durationMs,
       startedAt: state.startedAtMs,
       cpu: {
-        loopBusyMs: round3(state.loopBusyMs),
+        // The busy-time readings bracket the window a few µs wider than the heap readings.
+        loopBusyMs: Math.min(round3(state.loopBusyMs), durationMs),
         userMs: cpu === undefined ? null : round3(cpu.user / 1000),
         systemMs: cpu === undefined ? null : round3(cpu.system / 1000)
       },

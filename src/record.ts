@@ -34,6 +34,8 @@ export interface MemoryRecord {
   gc: {
     count: number
     pauseMs: number
+    /** GCs forced by precise mode inside the window: they count for peak and allocated, not in `count`. */
+    forced: number
     /** At most `maxGcEvents` GCs, oldest first, for the picture; `count` is the real total. */
     events: GcEventRecord[]
   }

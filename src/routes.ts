@@ -72,10 +72,10 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     maxAge: 0
   })
 
-  function lookup (id: string): RequestRecord {
+  async function lookup (id: string): Promise<RequestRecord> {
     const r = store.get(id)
     if (r === undefined) throw new FST_DEBUG_TOOLBAR_NOT_FOUND(id, options.maxRequests)
-    context.finalize(id)
+    if (!r.memory.final) await context.settle(id)
     return r
   }
 
@@ -83,26 +83,27 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     return { prefix: options.prefix, history: store.list().map(summarize) }
   }
 
-  function finalizedList (): RequestRecord[] {
+  async function finalizedList (): Promise<RequestRecord[]> {
     const list = store.list()
-    for (const r of list) if (!r.memory.final) context.finalize(r.id)
+    const open = list.find((r) => !r.memory.final)
+    if (open !== undefined) await context.settle(open.id)
     return list
   }
 
   // JSON API (read-only).
 
   app.get('/api/requests', async function listRecords () {
-    return finalizedList()
+    return await finalizedList()
   })
 
   app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
-    return lookup(request.params.id)
+    return await lookup(request.params.id)
   })
 
   // Toolbar: the bar's panel list, then one panel at a time.
 
   app.get<{ Params: IdParams }>('/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
-    const r = lookup(request.params.id)
+    const r = await lookup(request.params.id)
     return {
       id: r.id,
       method: r.method,
@@ -115,7 +116,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   app.get<{ Params: PanelParams }>('/requests/:id/panels/:panel', {
     schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] } }
   }, async function panelFragment (request, reply) {
-    const r = lookup(request.params.id)
+    const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
     return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env()), prefix: options.prefix })
@@ -124,12 +125,12 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   // Full pages: the history (for API-only apps) and one request with every panel.
 
   app.get('/', async function historyPage (_request: FastifyRequest, reply) {
-    const list = finalizedList().map(summarize)
+    const list = (await finalizedList()).map(summarize)
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests })
   })
 
   app.get<{ Params: IdParams }>('/requests/:id', { schema: { params: idParams } }, async function requestPage (request, reply) {
-    const r = lookup(request.params.id)
+    const r = await lookup(request.params.id)
     const e = env()
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })

@@ -248,6 +248,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
       currentStatus.textContent = String(data.statusCode)
       currentStatus.className = `fdt-code ${statusClass(data.statusCode)}`
     }
+    current.hidden = data === undefined
     root.classList.toggle('fdt-switched', state.currentId !== id)
     current.title = state.currentId === id
       ? 'The request shown: this page. Open History to switch to another one.'

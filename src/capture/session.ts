@@ -33,7 +33,7 @@ export class MemoryFinalizer {
       externalBefore: w.externalBefore,
       externalAfter: w.externalAfter,
       externalDelta: w.externalAfter - w.externalBefore,
-      gc: { count: f.gc.count, pauseMs: f.gc.pauseMs, events: f.gc.events },
+      gc: { count: f.gc.count, pauseMs: f.gc.pauseMs, forced: f.gc.forced, events: f.gc.events },
       overlapping,
       overheadMs: round3(overheadMs),
       precise,
@@ -49,13 +49,15 @@ export class MemoryFinalizer {
     this.scheduled ??= setImmediate(this.run)
   }
 
-  /** Complete one record now if it is still pending (a reader asked for it). */
-  finalizeNow (id: string): void {
-    const i = this.pending.findIndex((p) => p.id === id)
-    if (i === -1) return
-    this.tracker.sync()
-    const [p] = this.pending.splice(i, 1)
-    if (p !== undefined) this.complete(p.window, p.memory)
+  /**
+   * Resolves once this record's figures are final. GC reports reach JavaScript in the check phase
+   * after the GC, so a reader in the same tick as the response (app.inject does this) waits for the
+   * scheduled immediate instead of reading a window whose GCs are not in yet.
+   */
+  async settle (id: string): Promise<void> {
+    if (!this.pending.some((p) => p.id === id)) return
+    await new Promise<void>((resolve) => { setImmediate(resolve) })
+    this.finalizeAll()
   }
 
   /** Complete every pending record. */
@@ -73,6 +75,7 @@ export class MemoryFinalizer {
     m.allocatedBytes = f.allocatedBytes
     m.gc.count = f.gc.count
     m.gc.pauseMs = f.gc.pauseMs
+    m.gc.forced = f.gc.forced
     m.gc.events = f.gc.events
     // After sync() every GC reported by the observer has its figures; GCs of a closed window were
     // reported before this tick's immediates ran, so the figures are final.

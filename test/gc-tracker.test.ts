@@ -1,0 +1,62 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { performance } from 'node:perf_hooks'
+import { setImmediate as tick } from 'node:timers/promises'
+import { GcTracker } from '../src/capture/gc-tracker.ts'
+import { buildArrays, forceGc, MiB } from './helpers.ts'
+
+test('pairs each GC\'s time with its heap figures', async (t) => {
+  const tracker = new GcTracker()
+  assert.equal(tracker.acquire(), undefined)
+  t.after(() => tracker.release())
+  let chunks: number[][] | null = buildArrays(20)
+  const from = performance.now()
+  chunks = null
+  await forceGc()
+  const to = performance.now()
+  await tick()
+  tracker.sync()
+  const gcs = tracker.between(from, to)
+  const major = gcs.find((g) => g.kind === 'major')
+  assert.ok(major, `a major GC between ${from} and ${to}: ${JSON.stringify(gcs)}`)
+  assert.ok(major.heapUsedBefore - major.heapUsedAfter >= 20 * MiB, 'it freed the 20 MiB')
+  assert.ok(major.durationMs > 0)
+  assert.equal(chunks, null)
+})
+
+test('stays in step over many GCs of every kind', async (t) => {
+  const tracker = new GcTracker()
+  tracker.acquire()
+  t.after(() => tracker.release())
+  const from = performance.now()
+  let junk: unknown[] = []
+  for (let round = 0; round < 40; round++) {
+    for (let i = 0; i < 20000; i++) junk.push({ i, s: `x${i}` })
+    if (round % 5 === 0) junk = []
+    await tick()
+  }
+  await forceGc()
+  await tick()
+  tracker.sync()
+  const gcs = tracker.between(from, performance.now())
+  assert.ok(gcs.length >= 3, `saw ${gcs.length} GCs`)
+  for (const g of gcs) {
+    assert.ok(g.heapUsedBefore > 0 && g.heapUsedAfter > 0)
+    if (g.kind === 'minor' || g.kind === 'major') assert.ok(g.heapUsedAfter <= g.heapUsedBefore + 64 * 1024, JSON.stringify(g))
+  }
+  for (let i = 1; i < gcs.length; i++) assert.ok((gcs[i]?.startMs ?? 0) >= (gcs[i - 1]?.startMs ?? 0))
+})
+
+test('release by the last user stops tracking; a new acquire starts clean', () => {
+  const tracker = new GcTracker()
+  tracker.acquire()
+  tracker.acquire()
+  tracker.release()
+  assert.equal(tracker.active, true)
+  tracker.release()
+  assert.equal(tracker.active, false)
+  assert.equal(tracker.events.length, 0)
+  tracker.release()
+  assert.equal(tracker.acquire(), undefined)
+  tracker.release()
+})

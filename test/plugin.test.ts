@@ -1,0 +1,218 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
+import Fastify from 'fastify'
+import debugToolbar from '../src/index.ts'
+import { appWithToolbar, recordOf } from './helpers.ts'
+
+const PAGE = '<!doctype html><html><body><h1>Hello</h1></body></html>'
+
+function routes (app: import('fastify').FastifyInstance): void {
+  app.get('/page', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
+  app.get('/json', async () => ({ hello: 'world' }))
+  app.get('/users/:id', async (req) => ({ id: (req.params as { id: string }).id }))
+  app.get('/stream', async (_req, reply) => reply.type('text/html').send(Readable.from(['<body>', 'streamed', '</body>'])))
+  app.get('/timed', async (_req, reply) => reply.header('server-timing', 'db;dur=12').send({ ok: true }))
+  app.get('/quiet', { config: { debugToolbar: false } }, async (_req, reply) => reply.type('text/html').send(PAGE))
+}
+
+test('profiled responses carry x-debug-toolbar-id and Server-Timing with memory entries', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/json')
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(res.json(), { hello: 'world' })
+  assert.match(String(res.headers['x-debug-toolbar-id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  assert.match(String(res.headers['server-timing']), /^memory-profiling;dur=\d+\.\d{3}, memory;desc="heap [+-]?[\d.]+[kMG]?B, peak [+-]?[\d.]+[kMG]?B, alloc [\d.]+[kMG]?B, ext [+-]?[\d.]+[kMG]?B, gc \d+"$/)
+})
+
+test('appends its entries to the Server-Timing the app set', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/timed')
+  assert.match(String(res.headers['server-timing']), /^db;dur=12, memory-profiling;dur=/)
+})
+
+test('stores a record with the contract fields, readable through the JSON API', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/users/42?x=1')
+  const r = await recordOf(app, res.headers['x-debug-toolbar-id'])
+  assert.equal(r.id, res.headers['x-debug-toolbar-id'])
+  assert.equal(r.method, 'GET')
+  assert.equal(r.url, '/users/42?x=1')
+  assert.equal(r.route, '/users/:id')
+  assert.equal(r.statusCode, 200)
+  assert.equal(typeof r.durationMs, 'number')
+  assert.ok(Math.abs(r.startedAt - Date.now()) < 60_000)
+  assert.deepEqual(r.request.query, { x: '1' })
+  const m = r.memory
+  for (const k of ['heapUsedBefore', 'heapUsedAfter', 'heapUsedDelta', 'peakHeapUsed', 'allocatedBytes', 'externalDelta', 'overlapping', 'overheadMs'] as const) {
+    assert.equal(typeof m[k], 'number', k)
+  }
+  assert.equal(m.heapUsedDelta, m.heapUsedAfter - m.heapUsedBefore)
+  assert.ok(m.peakHeapUsed >= Math.max(m.heapUsedBefore, m.heapUsedAfter))
+  assert.equal(typeof m.gc.count, 'number')
+  assert.equal(typeof m.gc.pauseMs, 'number')
+  assert.equal(m.final, true)
+  assert.equal(m.precise, false)
+})
+
+test('lists records newest first and answers 404 JSON for unknown ids', async (t) => {
+  const app = await appWithToolbar({ maxRequests: 2 }, routes)
+  t.after(() => app.close())
+  const ids = []
+  for (let i = 0; i < 3; i++) ids.push((await app.inject('/json')).headers['x-debug-toolbar-id'])
+  const list = (await app.inject('/__debug/api/requests')).json()
+  assert.deepEqual(list.map((r: { id: string }) => r.id), [ids[2], ids[1]])
+  const gone = await app.inject(`/__debug/api/requests/${String(ids[0])}`)
+  assert.equal(gone.statusCode, 404)
+  assert.equal(gone.json().code, 'FST_DEBUG_TOOLBAR_NOT_FOUND')
+  assert.match(gone.json().message, /evicted/)
+})
+
+test('injects the toolbar script into HTML and recomputes content-length', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/page')
+  const id = String(res.headers['x-debug-toolbar-id'])
+  assert.match(res.body, new RegExp(`<h1>Hello</h1><script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar="${id}" data-prefix="/__debug" data-subtitle="[+-]?[\\d.]+ k?B"></script></body></html>$`))
+  assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+})
+
+test('JSON and streams pass through byte for byte', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  assert.equal((await app.inject('/json')).body, '{"hello":"world"}')
+  const s = await app.inject('/stream')
+  assert.equal(s.body, '<body>streamed</body>')
+  assert.ok(s.headers['x-debug-toolbar-id'])
+})
+
+test('a route with config.debugToolbar false is neither measured nor injected', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/quiet')
+  assert.equal(res.body, PAGE)
+  assert.equal(res.headers['x-debug-toolbar-id'], undefined)
+  assert.equal(res.headers['server-timing'], undefined)
+})
+
+test('when disabled the plugin adds no hooks and no routes', async (t) => {
+  const app = Fastify()
+  await app.register(debugToolbar, { enabled: false })
+  routes(app)
+  t.after(() => app.close())
+  const res = await app.inject('/page')
+  assert.equal(res.body, PAGE)
+  assert.equal(res.headers['x-debug-toolbar-id'], undefined)
+  assert.equal((await app.inject('/__debug/api/requests')).statusCode, 404)
+  assert.doesNotMatch(app.printRoutes(), /__debug/)
+})
+
+test('is off under NODE_ENV=production unless enabled explicitly', async (t) => {
+  const before = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  t.after(() => { process.env.NODE_ENV = before })
+  const app = Fastify()
+  await app.register(debugToolbar)
+  routes(app)
+  t.after(() => app.close())
+  assert.equal((await app.inject('/json')).headers['x-debug-toolbar-id'], undefined)
+})
+
+test('bad options fail registration with a coded error', async () => {
+  const app = Fastify()
+  await assert.rejects(async () => { await app.register(debugToolbar, { prefix: 'nope' }); await app.ready() }, { code: 'FST_DEBUG_TOOLBAR_INVALID_OPTION' })
+})
+
+test('clients the allow check refuses get no headers and 403 from toolbar routes', async (t) => {
+  const app = await appWithToolbar({ allow: () => false }, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/page')
+  assert.equal(res.body, PAGE)
+  assert.equal(res.headers['x-debug-toolbar-id'], undefined)
+  for (const url of ['/__debug/', '/__debug/api/requests', '/__debug/static/toolbar.js', '/__debug/requests/x/toolbar']) {
+    const r = await app.inject(url)
+    assert.equal(r.statusCode, 403, url)
+    assert.equal(r.json().code, 'FST_DEBUG_TOOLBAR_FORBIDDEN')
+  }
+})
+
+test('an allow() that throws is treated as not allowed and the request goes on', async (t) => {
+  const app = await appWithToolbar({ allow: () => { throw new Error('boom') } }, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/json')
+  assert.equal(res.statusCode, 200)
+  assert.equal(res.headers['x-debug-toolbar-id'], undefined)
+})
+
+test('a custom prefix moves every toolbar route', async (t) => {
+  const app = await appWithToolbar({ prefix: '/_tools/dbg' }, routes)
+  t.after(() => app.close())
+  const res = await app.inject('/page')
+  assert.match(res.body, /src="\/_tools\/dbg\/static\/toolbar\.js"/)
+  assert.equal((await app.inject(`/_tools/dbg/api/requests/${String(res.headers['x-debug-toolbar-id'])}`)).statusCode, 200)
+  assert.equal((await app.inject('/__debug/api/requests')).statusCode, 404)
+})
+
+test('redacts secrets before storing: headers, cookies, query strings and the URL', async (t) => {
+  const app = await appWithToolbar({ redact: ['x-api-key', 'token'] }, routes)
+  t.after(() => app.close())
+  const res = await app.inject({ url: '/json?token=SECRET-Q&page=1', headers: { authorization: 'Bearer SECRET-A', cookie: 'sid=SECRET-C', 'x-api-key': 'SECRET-K' } })
+  const raw = (await app.inject(`/__debug/api/requests/${String(res.headers['x-debug-toolbar-id'])}`)).body
+  assert.doesNotMatch(raw, /SECRET/)
+  const r = JSON.parse(raw)
+  assert.equal(r.request.headers.authorization, '[redacted]')
+  assert.equal(r.request.headers.cookie, 'sid=[redacted]')
+  assert.equal(r.request.query.page, '1')
+  assert.equal(r.url, '/json?token=[redacted]&page=1')
+})
+
+test('toolbar requests are not recorded', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  await app.inject('/json')
+  await app.inject('/__debug/api/requests')
+  await app.inject('/__debug/')
+  const list = (await app.inject('/__debug/api/requests')).json()
+  assert.equal(list.length, 1)
+})
+
+test('overlapping counts the other requests in flight on a real listening server', async (t) => {
+  const app = await appWithToolbar({}, (a) => {
+    a.get('/slow', async () => { await new Promise((resolve) => setTimeout(resolve, 150)); return { slow: true } })
+    a.get('/fast', async () => ({ fast: true }))
+  })
+  t.after(() => app.close())
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const slow = fetch(`${base}/slow`)
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  const fast = await fetch(`${base}/fast`)
+  const slowRes = await slow
+  const fastRecord = await recordOf(app, fast.headers.get('x-debug-toolbar-id'))
+  const slowRecord = await recordOf(app, slowRes.headers.get('x-debug-toolbar-id'))
+  assert.equal(fastRecord.memory.overlapping, 1)
+  assert.equal(slowRecord.memory.overlapping, 1)
+  const alone = await fetch(`${base}/fast`)
+  assert.equal((await recordOf(app, alone.headers.get('x-debug-toolbar-id'))).memory.overlapping, 0)
+})
+
+test('the default allow check admits loopback clients of a real listening server', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const res = await fetch(`${base}/page`)
+  assert.ok(res.headers.get('x-debug-toolbar-id'))
+  assert.equal((await fetch(`${base}/__debug/api/requests`)).status, 200)
+})
+
+test('the Timing panel figures: event-loop busy time always, CPU user/system with cpuTime', async (t) => {
+  const app = await appWithToolbar({ cpuTime: true }, (a) => a.get('/work', async () => { let x = 0; for (let i = 0; i < 2e6; i++) x += i; return { x } }))
+  t.after(() => app.close())
+  const r = await recordOf(app, (await app.inject('/work')).headers['x-debug-toolbar-id'])
+  assert.ok(r.cpu.loopBusyMs > 0)
+  assert.ok(r.cpu.loopBusyMs <= r.durationMs + 0.01)
+  assert.equal(typeof r.cpu.userMs, 'number')
+  assert.ok((r.cpu.userMs ?? 0) + (r.cpu.systemMs ?? 0) > 0)
+})

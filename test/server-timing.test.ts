@@ -1,0 +1,22 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { appendServerTiming, compactBytes, serverTimingValue } from '../src/server-timing.ts'
+
+test('formats bytes compactly in SI units', () => {
+  assert.equal(compactBytes(0), '0B')
+  assert.equal(compactBytes(999), '999B')
+  assert.equal(compactBytes(13_600), '13.6kB')
+  assert.equal(compactBytes(-2_345_678), '-2.3MB')
+  assert.equal(compactBytes(150_000_000), '150MB')
+})
+
+test('has memory-profiling with a duration and a memory entry describing the request', () => {
+  const v = serverTimingValue({ overheadMs: 0.0123, heapUsedDelta: 2_300_000, peakDelta: 50_000_000, allocatedBytes: 52_000_000, externalDelta: 0, gcCount: 2, precise: true })
+  assert.equal(v, 'memory-profiling;dur=0.012, memory;desc="heap +2.3MB, peak +50.0MB, alloc 52.0MB, ext 0B, gc 2, precise"')
+})
+
+test('appends to the Server-Timing the app set', () => {
+  assert.equal(appendServerTiming('db;dur=3', 'x'), 'db;dur=3, x')
+  assert.equal(appendServerTiming(['a', 'b'], 'x'), 'a, b, x')
+  assert.equal(appendServerTiming(undefined, 'x'), 'x')
+})
