@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { ROUTES, SCENARIOS, type BenchRoute, type Scenario } from './scenarios.ts'
-import type { ReadyMessage } from './server.ts'
+import type { CpuReply, CpuRequest, ReadyMessage } from './server.ts'
 
 const CONNECTIONS = 10
 const PIPELINING = 1
@@ -183,13 +183,46 @@ async function verifyRecorded (server: Server, options: DebugToolbarOptions): Pr
 
 /* ------------------------------------------------------------ measuring */
 
-async function load (url: string, seconds: number, headers: Record<string, string>): Promise<number> {
+let cpuSeq = 0
+
+/** The server process's CPU time so far (user + system), in µs, asked over IPC. */
+async function serverCpu (server: Server): Promise<number> {
+  const seq = ++cpuSeq
+  return await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      server.child.off('message', onMessage)
+      reject(new BenchError(`${server.label}: no answer to a CPU-time request in 10 s`))
+    }, 10_000)
+    function onMessage (msg: CpuReply): void {
+      if (msg?.type !== 'cpu' || msg.seq !== seq) return
+      clearTimeout(timer)
+      server.child.off('message', onMessage)
+      resolve(msg.micros)
+    }
+    server.child.on('message', onMessage)
+    const ask: CpuRequest = { type: 'cpu', seq }
+    server.child.send(ask)
+  })
+}
+
+interface Measured {
+  /** Completed requests a second. */
+  rps: number
+  /** Server CPU time (user + system) a completed request, µs. */
+  cpuMicros: number
+}
+
+/** Drive one route of one server for `seconds`; any error, timeout or non-2xx fails the bench. */
+async function load (server: Server, path: string, seconds: number, headers: Record<string, string>): Promise<Measured> {
+  const url = server.url + path
+  const cpuBefore = await serverCpu(server)
   const result = await autocannon({ url, connections: CONNECTIONS, pipelining: PIPELINING, duration: seconds, headers, timeout: 10 })
+  const cpuAfter = await serverCpu(server)
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new BenchError(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
   }
   if (result.requests.total === 0) throw new BenchError(`${url}: no request completed`)
-  return result.requests.total / result.duration
+  return { rps: result.requests.total / result.duration, cpuMicros: (cpuAfter - cpuBefore) / result.requests.total }
 }
 
 function median (xs: number[]): number {
@@ -201,8 +234,12 @@ function median (xs: number[]): number {
 interface Row {
   scenario: Scenario
   route: BenchRoute
+  /** req/s by round. */
   off: number[]
   on: number[]
+  /** Server CPU µs a request, by round. */
+  offCpu: number[]
+  onCpu: number[]
 }
 
 async function runScenario (scenario: Scenario, base: DebugToolbarOptions, rounds: number, duration: number, warmup: number): Promise<Row[]> {
@@ -220,20 +257,22 @@ async function runScenario (scenario: Scenario, base: DebugToolbarOptions, round
 
     if (warmup > 0) {
       for (const server of [off, on]) {
-        for (const route of ROUTES) await load(server.url + route.path, warmup, headers)
+        for (const route of ROUTES) await load(server, route.path, warmup, headers)
       }
       log(`warmed up (${warmup} s a route and server)`)
     }
 
-    const rows: Row[] = ROUTES.map((route) => ({ scenario, route, off: [], on: [] }))
+    const rows: Row[] = ROUTES.map((route) => ({ scenario, route, off: [], on: [], offCpu: [], onCpu: [] }))
     for (let round = 1; round <= rounds; round++) {
       for (const row of rows) {
         // Alternate which goes first, so drift (thermal, page cache, GC) does not favour one side.
         const order: Array<['off' | 'on', Server]> = round % 2 === 1 ? [['off', off], ['on', on]] : [['on', on], ['off', off]]
         for (const [mode, server] of order) {
-          row[mode].push(await load(server.url + row.route.path, duration, headers))
+          const m = await load(server, row.route.path, duration, headers)
+          row[mode].push(m.rps)
+          row[mode === 'off' ? 'offCpu' : 'onCpu'].push(m.cpuMicros)
         }
-        log(`round ${round}/${rounds} ${row.route.name.padEnd(10)} off ${fmt(row.off.at(-1) ?? NaN)} req/s, on ${fmt(row.on.at(-1) ?? NaN)} req/s`)
+        log(`round ${round}/${rounds} ${row.route.name.padEnd(10)} off ${fmt(row.off.at(-1) ?? NaN)} req/s (${(row.offCpu.at(-1) ?? NaN).toFixed(1)} µs CPU/req), on ${fmt(row.on.at(-1) ?? NaN)} req/s (${(row.onCpu.at(-1) ?? NaN).toFixed(1)} µs CPU/req)`)
       }
     }
     const stored = await verifyRecorded(on, options)
@@ -254,20 +293,26 @@ function fmt (n: number): string {
   return Math.round(n).toLocaleString('en-US')
 }
 
+function signed (n: number): string {
+  return (n >= 0 ? '+' : '−') + Math.abs(n).toFixed(1)
+}
+
 function mib (bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MiB`
 }
 
 function table (rows: Row[]): string {
   const lines = [
-    '| route | off req/s (median) | on req/s (median) | ratio on/off | overhead µs/request (1e6/on − 1e6/off) |',
-    '| --- | ---: | ---: | ---: | ---: |'
+    '| route | off req/s (median) | on req/s (median) | ratio on/off | overhead µs/request (1e6/on − 1e6/off) | server CPU µs/request off → on (median) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |'
   ]
   for (const row of rows) {
     const off = median(row.off)
     const on = median(row.on)
     const label = row.scenario.name === 'default' ? row.route.name : `${row.route.name} [${row.scenario.name}]`
-    lines.push(`| ${label} | ${fmt(off)} | ${fmt(on)} | ${(on / off).toFixed(3)} | ${(1e6 / on - 1e6 / off).toFixed(1)} |`)
+    const offCpu = median(row.offCpu)
+    const onCpu = median(row.onCpu)
+    lines.push(`| ${label} | ${fmt(off)} | ${fmt(on)} | ${(on / off).toFixed(3)} | ${(1e6 / on - 1e6 / off).toFixed(1)} | ${offCpu.toFixed(1)} → ${onCpu.toFixed(1)} (${signed(onCpu - offCpu)}) |`)
   }
   return lines.join('\n')
 }
@@ -333,7 +378,7 @@ async function main (): Promise<void> {
   console.log('')
   console.log(table(rows))
   console.log('')
-  console.log('Overhead is the extra server time a request costs, read off throughput while 10 connections keep the server busy; the rounds below show the noise.')
+  console.log('Overhead is the extra server time a request costs, read off throughput while 10 connections keep the server busy. Server CPU µs/request is the server process\'s own CPU time (user + system) over the requests it completed: less sensitive to a busy machine or a saturated load generator. The rounds below show the noise.')
   console.log('')
   console.log(roundsTable(rows))
   const warning = noiseWarning(rows)

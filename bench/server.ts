@@ -14,6 +14,11 @@ import type { DebugToolbarOptions } from '../src/index.ts'
 import { buildBenchApp } from './app.ts'
 import { retainHeap } from './retain.ts'
 
+/** The parent asks for the server's CPU time (to work out CPU per request) with `{ type: 'cpu', seq }`. */
+export interface CpuRequest { type: 'cpu', seq: number }
+/** The answer: process.cpuUsage() now, user + system, in microseconds. */
+export interface CpuReply { type: 'cpu', seq: number, micros: number }
+
 /** What the parent receives once the server listens. */
 export interface ReadyMessage {
   type: 'ready'
@@ -83,6 +88,12 @@ if (address === null || typeof address === 'string') fail('could not read the li
 const ready: ReadyMessage = { type: 'ready', port: address.port, pid: process.pid, heapUsed: process.memoryUsage().heapUsed }
 if (process.send) {
   process.send(ready)
+  process.on('message', (msg: CpuRequest) => {
+    if (msg?.type !== 'cpu') return
+    const u = process.cpuUsage()
+    const reply: CpuReply = { type: 'cpu', seq: msg.seq, micros: u.user + u.system }
+    process.send?.(reply)
+  })
   // The parent died or closed the channel: do not outlive it.
   process.on('disconnect', () => { stop('disconnect') })
 } else {

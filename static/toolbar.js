@@ -275,7 +275,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
     drawer.hidden = false
     root.classList.add('fdt-open')
     drawerTitle.textContent = panelTitle(panel)
-    drawerSub.textContent = describe(entryFor(forId) ?? state.nav)
+    drawerSub.textContent = summaryOf(forId)
     pageLink.href = `${prefix}/requests/${encodeURIComponent(forId)}`
     jsonLink.href = `${prefix}/api/requests/${encodeURIComponent(forId)}`
     syncExpandedButtons()
@@ -329,9 +329,9 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
 
   // The page's requests.
 
-  /** A response carried a record id: list it and fetch its summary. */
+  /** A same-origin response carried a record id: list it and fetch its summary. */
   function observe (recordId, url, source) {
-    if (typeof recordId !== 'string' || recordId === '' || isOwnUrl(url, prefix)) return
+    if (typeof recordId !== 'string' || recordId === '' || !isRecordable(url, prefix)) return
     if (state.requests.some((r) => r.id === recordId)) return
     const entry = { id: recordId, source, method: '', url: pathOf(url), statusCode: 0, subtitle: '…', error: '' }
     state.requests.push(entry)
@@ -345,6 +345,13 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
       entry.subtitle = '?'
       renderRequests(false)
     })
+  }
+
+  /** 'GET /path · 200' for a record, from the page's list or the nav; '' while unknown. */
+  function summaryOf (recordId) {
+    const entry = entryFor(recordId)
+    if (entry !== undefined && entry.method !== '') return describe(entry)
+    return state.nav?.id === recordId ? describe(state.nav) : ''
   }
 
   function entryFor (recordId) {
@@ -410,25 +417,28 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
   function switchTo (recordId) {
     if (recordId === '' || recordId === state.currentId) return
     state.currentId = recordId
-    const entry = entryFor(recordId)
-    if (entry === undefined) state.requests.splice(1, 0, { id: recordId, source: 'history', method: '', url: '', statusCode: 0, subtitle: '…', error: '' })
+    // The clicked button is about to be replaced; focus then goes to the drawer, not to the page.
+    const hadFocus = shadow.activeElement !== null
     loadNav().then(() => {
-      if (state.openPanel !== undefined) drawerSub.textContent = describe(entryFor(state.currentId) ?? state.nav)
+      if (state.openPanel !== undefined) drawerSub.textContent = summaryOf(state.currentId)
       renderRequests(false)
+      const summary = summaryOf(state.currentId)
+      say(summary === '' ? 'Switched the toolbar to another request.' : `The toolbar now shows ${summary}.`)
     })
     if (state.openPanel !== undefined) {
       const token = ++state.panelToken
       const forId = state.currentId
       const panel = state.openPanel
-      drawerSub.textContent = describe(entryFor(forId))
+      drawerSub.textContent = summaryOf(forId)
       pageLink.href = `${prefix}/requests/${encodeURIComponent(forId)}`
       jsonLink.href = `${prefix}/api/requests/${encodeURIComponent(forId)}`
       drawerBody.setAttribute('aria-busy', 'true')
       renderPanel(panel, forId, token, true).finally(() => {
-        if (token === state.panelToken) drawerBody.removeAttribute('aria-busy')
+        if (token !== state.panelToken) return
+        drawerBody.removeAttribute('aria-busy')
+        if (hadFocus && shadow.activeElement === null) drawer.focus()
       })
     }
-    say('Switched the toolbar to another request.')
   }
 
   // Precise mode.
@@ -564,11 +574,11 @@ function preciseOn () {
   return document.cookie.split(/;\s*/).includes(PRECISE_COOKIE)
 }
 
-/** True for a URL under the toolbar's prefix on this origin. */
-function isOwnUrl (url, prefix) {
+/** True for a URL of this origin outside the toolbar's prefix: only those records are in our store. */
+function isRecordable (url, prefix) {
   try {
     const u = new URL(url, document.baseURI)
-    return u.origin === window.location.origin && (u.pathname === prefix || u.pathname.startsWith(`${prefix}/`))
+    return u.origin === window.location.origin && u.pathname !== prefix && !u.pathname.startsWith(`${prefix}/`)
   } catch {
     return false
   }

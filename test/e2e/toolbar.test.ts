@@ -326,6 +326,32 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       await page.screenshot({ path: `${RESULTS}page-request.png`, fullPage: true })
     })
   })
+
+  test('shows the playground\'s memory spike with its GCs in the Memory panel', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    let playground: FastifyInstance
+    try {
+      const { buildPlayground } = await import('../../playground/app.ts')
+      playground = await buildPlayground()
+    } catch (err) {
+      t.skip(`playground not available: ${(err as Error).message}`)
+      return
+    }
+    try {
+      const playgroundBase = await playground.listen({ host: '127.0.0.1', port: 0 })
+      await withPage({ width: 1280, height: 720 }, async (page) => {
+        const res = await page.goto(`${playgroundBase}/spike`)
+        const id = res?.headers()['x-debug-toolbar-id'] ?? ''
+        const nav = await getJson<Nav>(`${playgroundBase}${PREFIX}/requests/${id}/toolbar`)
+        await page.locator('.fdt-handle').click()
+        await page.locator('.fdt-nav [data-open-panel="memory"]').click()
+        await page.locator('[role="dialog"] .fdt-heap-line').waitFor()
+        assert.equal(await page.locator('[data-figure="delta"]').textContent(), panelSubtitle(nav, 'memory'))
+        await page.screenshot({ path: `${RESULTS}toolbar-playground.png` })
+      })
+    } finally {
+      await playground.close()
+    }
+  })
 })
 
 // Helpers.
