@@ -52,8 +52,21 @@ type StatefulRequest = FastifyRequest & { [kState]: RequestState | null }
 
 function unprofiledState (): RequestState {
   return {
-    open: true, profiled: false, id: '', precise: false, measurement: undefined, startedAtMs: 0, cpuStart: undefined, cpu: undefined,
-    eluStart: undefined, loopBusyMs: 0, othersAtStart: 0, arrivalsAtStart: 0, overheadMs: 0, window: undefined, memory: undefined
+    open: true,
+    profiled: false,
+    id: '',
+    precise: false,
+    measurement: undefined,
+    startedAtMs: 0,
+    cpuStart: undefined,
+    cpu: undefined,
+    eluStart: undefined,
+    loopBusyMs: 0,
+    othersAtStart: 0,
+    arrivalsAtStart: 0,
+    overheadMs: 0,
+    window: undefined,
+    memory: undefined
   }
 }
 

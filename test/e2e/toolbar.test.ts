@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync } from 'node:fs'
+import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
@@ -327,6 +328,25 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     })
   })
 
+  test('escapes a hostile request URL in the History panel and on the history page', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const hostile = '/api/data?x=<img/src=x/onerror=window.__pwned=1>'
+    const id = await rawGet(base, hostile)
+    await withPage({ width: 1280, height: 720 }, async (page) => {
+      await page.goto(`${base}/`)
+      await page.locator('.fdt-handle').click()
+      await page.locator('.fdt-nav [data-open-panel="history"]').click()
+      const row = page.locator(`.fdt-history tr[data-id="${id}"]`)
+      await row.waitFor()
+      assert.equal(await row.locator('td.fdt-url > span').first().textContent(), hostile)
+      assert.equal(await page.locator('[role="dialog"] img').count(), 0)
+
+      await page.goto(`${base}${PREFIX}/`)
+      assert.equal(await page.locator(`tr[data-id="${id}"] td.fdt-url a`).textContent(), hostile)
+      assert.equal(await page.locator('main img').count(), 0)
+      assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined)
+    })
+  })
+
   test('shows the playground\'s memory spike with its GCs in the Memory panel', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     let playground: FastifyInstance
     try {
@@ -370,6 +390,20 @@ async function withPage (viewport: { width: number, height: number }, run: (page
   } finally {
     await context.close()
   }
+}
+
+/** GET a path exactly as written (no URL encoding), return the record id the response carries. */
+async function rawGet (origin: string, path: string): Promise<string> {
+  const { hostname, port } = new URL(origin)
+  return await new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'GET', timeout: ACTION_TIMEOUT_MS }, (res) => {
+      res.resume()
+      res.on('end', () => { resolve(String(res.headers['x-debug-toolbar-id'] ?? '')) })
+    })
+    req.on('timeout', () => { req.destroy(new Error(`GET ${path} timed out`)) })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 async function getJson<T> (url: string): Promise<T> {
