@@ -28,3 +28,10 @@ export const FST_DEBUG_TOOLBAR_FORBIDDEN = createError(
   'The debug toolbar is only available to allowed clients (by default: loopback connections)',
   403
 )
+
+/** Answered (403) under the default allow check when the Host header is not a loopback name (DNS rebinding). */
+export const FST_DEBUG_TOOLBAR_FORBIDDEN_HOST = createError(
+  'FST_DEBUG_TOOLBAR_FORBIDDEN_HOST',
+  'The debug toolbar answers only to a loopback Host (localhost, 127.0.0.1, [::1]); pass your own allow() to serve other names',
+  403
+)

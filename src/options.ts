@@ -50,6 +50,21 @@ export function isLoopbackAddress (address: string | undefined): boolean {
   return v4.startsWith('127.') && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)
 }
 
+/**
+ * True for a Host header naming this machine's loopback: localhost, 127.x.x.x or [::1], any port.
+ * Toolbar routes refuse other names under the default check, so a DNS-rebinding page (evil.example
+ * resolving to 127.0.0.1) cannot read them from the developer's browser.
+ */
+export function isLoopbackHost (host: string | undefined): boolean {
+  if (host === undefined) return false
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::\d{1,5})?$/i.exec(host)
+  if (m === null) return false
+  const name = (m[1] as string).toLowerCase()
+  if (name === 'localhost' || name.endsWith('.localhost')) return true
+  if (name.startsWith('[')) return isLoopbackAddress(name.slice(1, -1))
+  return isLoopbackAddress(name)
+}
+
 /** The default allow check: the TCP peer (never a header such as X-Forwarded-For) is loopback. */
 export function allowLoopback (request: FastifyRequest): boolean {
   return isLoopbackAddress(request.raw.socket?.remoteAddress)

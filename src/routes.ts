@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import { FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
+import { FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
+import { allowLoopback, isLoopbackHost } from './options.ts'
 import { PANELS, findPanel } from './panels/index.ts'
 import { historyContext } from './panels/history.ts'
 import type { PanelEnv } from './panels/panel.ts'
@@ -35,8 +36,16 @@ const idParams = {
 export async function routes (app: FastifyInstance, { context }: { context: ToolbarContext }): Promise<void> {
   const { options, store } = context
 
+  const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
-    if (!options.allow(request)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
+    let allowed = false
+    try {
+      allowed = options.allow(request) === true
+    } catch (err) {
+      request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client')
+    }
+    if (!allowed) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
+    if (checkHost && !isLoopbackHost(request.headers.host)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
   })
 
   app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {

@@ -64,3 +64,9 @@ test('the default allow check reads the socket address, not X-Forwarded-For', ()
   assert.equal(allowLoopback(fake('127.0.0.1', '8.8.8.8')), true)
   assert.equal(allowLoopback(fake('10.1.1.1', '127.0.0.1')), false)
 })
+
+test('loopback Host names: localhost, 127.x and [::1] with any port, nothing else', async () => {
+  const { isLoopbackHost } = await import('../src/options.ts')
+  for (const h of ['localhost', 'localhost:3000', 'LOCALHOST', 'app.localhost:80', '127.0.0.1', '127.0.0.1:8080', '[::1]', '[::1]:3000']) assert.equal(isLoopbackHost(h), true, h)
+  for (const h of [undefined, '', 'evil.example', 'evil.example:3000', '127.0.0.1.nip.io', 'localhost.evil.example', '[::2]', '10.0.0.1', 'localhost:99999x']) assert.equal(isLoopbackHost(h), false, String(h))
+})

@@ -216,3 +216,17 @@ test('the Timing panel figures: event-loop busy time always, CPU user/system wit
   assert.equal(typeof r.cpu.userMs, 'number')
   assert.ok((r.cpu.userMs ?? 0) + (r.cpu.systemMs ?? 0) > 0)
 })
+
+test('toolbar routes refuse a non-loopback Host under the default check (DNS rebinding)', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = new URL(base).port
+  const { request } = await import('node:http')
+  const status = (host: string) => new Promise<number>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/__debug/api/requests', headers: { host } }, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject).end()
+  })
+  assert.equal(await status('evil.example'), 403)
+  assert.equal(await status(`localhost:${port}`), 200)
+  assert.equal(await status(`127.0.0.1:${port}`), 200)
+})
