@@ -93,7 +93,7 @@ async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: 
   child.removeAllListeners('exit')
   child.once('exit', (code, signal) => {
     children.delete(child)
-    if (!stopping.has(child)) {
+    if (!stopping.has(child) && !shuttingDown) {
       console.error(`${label}: server process exited unexpectedly (code ${code}, signal ${signal})`)
       shutdown(1)
     }

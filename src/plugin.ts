@@ -43,6 +43,8 @@ interface RequestState {
 /** The request header that asks for precise mode, and the cookie the toolbar's toggle sets. */
 export const PRECISE_HEADER = 'x-debug-toolbar-precise'
 export const PRECISE_COOKIE = 'fdt-precise=1'
+/** The whole cookie, not a longer name or value that contains it. */
+const PRECISE_COOKIE_RE = /(?:^|;\s*)fdt-precise=1(?:;|\s*$)/
 /** The response header carrying the record id. */
 export const ID_HEADER = 'x-debug-toolbar-id'
 
@@ -235,7 +237,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     const h = request.headers[PRECISE_HEADER]
     if (h === '1') return true
     const cookie = request.headers.cookie
-    return cookie !== undefined && cookie.includes(PRECISE_COOKIE)
+    return cookie !== undefined && cookie.includes(PRECISE_COOKIE) && PRECISE_COOKIE_RE.test(cookie)
   }
 
   function startMeasurement (request: FastifyRequest): Measurement {
@@ -289,7 +291,9 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
           overheadMs,
           heapUsedDelta: m.heapUsedDelta,
           peakDelta: m.peakHeapUsed - m.heapUsedBefore,
-          allocatedBytes: m.allocatedBytes,
+          // GCs of a synchronous handler are reported after the headers go out; allocated is at
+          // least what the heap climbed to, so the header never reads below the peak.
+          allocatedBytes: Math.max(m.allocatedBytes, m.peakHeapUsed - m.heapUsedBefore),
           externalDelta: m.externalDelta,
           gcCount: m.gc.count,
           precise: m.precise

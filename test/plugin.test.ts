@@ -230,3 +230,13 @@ test('toolbar routes refuse a non-loopback Host under the default check (DNS reb
   assert.equal(await status(`localhost:${port}`), 200)
   assert.equal(await status(`127.0.0.1:${port}`), 200)
 })
+
+test('precise mode is asked for by the exact fdt-precise=1 cookie, not a longer name or value', async (t) => {
+  const app = await appWithToolbar({}, routes)
+  t.after(() => app.close())
+  const precise = async (cookie: string) => (await recordOf(app, (await app.inject({ url: '/json', headers: { cookie } })).headers['x-debug-toolbar-id'])).memory.precise
+  assert.equal(await precise('fdt-precise=1'), true)
+  assert.equal(await precise('a=b; fdt-precise=1'), true)
+  assert.equal(await precise('xfdt-precise=1'), false)
+  assert.equal(await precise('fdt-precise=10'), false)
+})

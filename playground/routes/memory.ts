@@ -142,7 +142,7 @@ export async function memoryRoutes (app: FastifyInstance, opts: { ctx: LayoutCon
         html`<strong>Heap delta ≈ +${leakKiB} KiB</strong> a call; it is clearest in precise mode, where the delta is exactly what was retained.`,
         html`Reload a few times, then open the <a href="${ctx.prefix}/">request history</a>: the heap at the start of each /leak request keeps growing.`
       ],
-      content: html`${facts([['Calls so far', calls], ['Leaked so far', `${mib(leakedBytes())} (${calls} × ${leakKiB} KiB)`], ['Process now', heapNow()]])}${actions([['/leak', 'Leak again']])}`
+      content: html`${facts([['Calls so far', calls], ['Leaked so far', `${(leakedBytes() / 1024).toLocaleString('en')} KiB (${calls} × ${leakKiB} KiB)`], ['Process now', heapNow()]])}${actions([['/leak', 'Leak again']])}`
     }))
   })
 }

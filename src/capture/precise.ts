@@ -7,7 +7,8 @@ import { heapStatisticsBackend } from './heap-backend.ts'
 /**
  * Precise mode: a full GC (the inspector's HeapProfiler.collectGarbage, no --expose-gc needed) just
  * before the window opens and just before it closes, so the heap delta is what the request retained.
- * Costs two full GCs per request: about 5 ms each with a small heap, more with a large one.
+ * Costs three full GCs per request (two before, one after), each about 5 ms on a ~10 MB heap and
+ * tens of ms on a larger one; V8 may run several collections for each.
  */
 export class PreciseCollector {
   private session: Session | undefined
