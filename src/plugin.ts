@@ -89,10 +89,11 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   const { prefix, allow, serverTiming, inject, cpuTime, redact } = options
   const store = createStore(options.maxRequests, options.maxStoreBytes)
-  const finalizer = new MemoryFinalizer(gcTracker)
+  const finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2)
   const precise = new PreciseCollector()
   const backend = heapStatisticsBackend
   const gcProblem = gcTracker.acquire()
+  gcTracker.subscribe(finalizer.onGcReported)
   if (gcProblem !== undefined) app.log.warn(gcProblem)
   const startupNotes = gcProblem === undefined ? [] : [gcProblem]
   let inFlight = 0
@@ -219,6 +220,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     finalizer.clear()
     store.clear()
     precise.close()
+    gcTracker.unsubscribe(finalizer.onGcReported)
     gcTracker.release()
   }
 

@@ -508,16 +508,15 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
 function watchFetch (onRecord) {
   const original = window.fetch
   if (typeof original !== 'function') return
+  // The page gets the derived promise: same response, same rejection, and an unhandled rejection
+  // is still reported as the page's own (a catch-all handler here would silence it).
   window.fetch = function fetch (...args) {
-    const pending = original.apply(this, args)
-    try {
-      pending.then((res) => {
-        try {
-          onRecord(res.headers.get(ID_HEADER), res.url)
-        } catch {}
-      }, () => {})
-    } catch {}
-    return pending
+    return original.apply(this, args).then((res) => {
+      try {
+        onRecord(res.headers.get(ID_HEADER), res.url)
+      } catch {}
+      return res
+    })
   }
 }
 

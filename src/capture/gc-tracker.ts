@@ -58,6 +58,7 @@ export class GcTracker {
   private readonly entries: PendingEntry[] = []
   private readonly stats: PendingStat[] = []
   private users = 0
+  private readonly listeners = new Set<(newestStartMs: number) => void>()
 
   /** Start tracking for one more user; returns why tracking is unavailable, if it is. */
   acquire (): string | undefined {
@@ -71,6 +72,15 @@ export class GcTracker {
     if (this.users === 0) return
     this.users--
     if (this.users === 0) this.shut()
+  }
+
+  /** Be told, after GCs were paired, the start time (ms) of the newest one. */
+  subscribe (listener: (newestStartMs: number) => void): void {
+    this.listeners.add(listener)
+  }
+
+  unsubscribe (listener: (newestStartMs: number) => void): void {
+    this.listeners.delete(listener)
   }
 
   get active (): boolean { return this.users > 0 && this.unavailable === undefined }
@@ -134,7 +144,10 @@ export class GcTracker {
       if (kind !== undefined) this.entries.push({ startMs: e.startTime, durationMs: e.duration, kind })
     }
     if (this.entries.length > this.stats.length) this.harvest()
+    const before = this.events.length
     this.pair()
+    const newest = this.events[this.events.length - 1]
+    if (this.events.length > before && newest !== undefined) for (const l of this.listeners) l(newest.startMs)
     this.trim()
   }
 

@@ -5,18 +5,20 @@ import type { GcTracker } from './gc-tracker.ts'
 
 /**
  * Turns a closed window into a MemoryRecord, and completes records whose GCs were reported after
- * the response (the GC observer reports on a later tick). Holds windows only until they are final.
+ * the response. Nothing is scheduled per request (a per-request setImmediate kept the event loop
+ * from blocking in poll and cost more than all the measuring): GC reports arrive in order, so a
+ * record is final once a GC that started after its window has been reported, or when a reader asks
+ * for it (after one turn of the loop, when Node has delivered the reports of earlier GCs).
  */
 export class MemoryFinalizer {
   /** Records waiting for their final figures, oldest first. */
   private pending: Array<{ id: string, window: MemoryWindow, memory: MemoryRecord }> = []
-  private scheduled: NodeJS.Immediate | undefined
-  private readonly run = (): void => { this.scheduled = undefined; this.finalizeAll() }
-
   private readonly tracker: GcTracker
+  private readonly maxPending: number
 
-  constructor (tracker: GcTracker) {
+  constructor (tracker: GcTracker, maxPending: number) {
     this.tracker = tracker
+    this.maxPending = maxPending
   }
 
   /** A record's memory figures from its window and the GCs known so far. */
@@ -42,31 +44,35 @@ export class MemoryFinalizer {
     }
   }
 
-  /** Complete this record once the GCs of its window have been reported (on the next tick at the latest). */
+  /** Keep this record's window until its GCs are known. */
   finalizeLater (id: string, window: MemoryWindow, memory: MemoryRecord): void {
     if (memory.final) return
     this.pending.push({ id, window, memory })
-    this.scheduled ??= setImmediate(this.run)
+    // Bounded: the oldest windows closed many requests ago, so their GCs have long been reported.
+    if (this.pending.length > this.maxPending) {
+      this.tracker.sync()
+      for (const p of this.pending.splice(0, this.pending.length - this.maxPending)) this.complete(p.window, p.memory)
+    }
   }
 
-  /**
-   * Resolves once this record's figures are final. GC reports reach JavaScript in the check phase
-   * after the GC, so a reader in the same tick as the response (app.inject does this) waits for the
-   * scheduled immediate instead of reading a window whose GCs are not in yet.
-   */
+  /** GCs up to `newestStartMs` were reported: every window that closed before it is final. */
+  readonly onGcReported = (newestStartMs: number): void => {
+    let n = 0
+    while (n < this.pending.length && (this.pending[n] as { window: MemoryWindow }).window.endMs < newestStartMs) n++
+    if (n === 0) return
+    for (const p of this.pending.splice(0, n)) this.complete(p.window, p.memory)
+  }
+
+  /** Resolves once this record's figures are final (a reader asked for it). */
   async settle (id: string): Promise<void> {
     if (!this.pending.some((p) => p.id === id)) return
+    // GC reports reach JavaScript in the check phase after the GC.
     await new Promise<void>((resolve) => { setImmediate(resolve) })
-    this.finalizeAll()
-  }
-
-  /** Complete every pending record. */
-  finalizeAll (): void {
-    if (this.pending.length === 0) return
     this.tracker.sync()
-    const list = this.pending
-    this.pending = []
-    for (const p of list) this.complete(p.window, p.memory)
+    const i = this.pending.findIndex((p) => p.id === id)
+    if (i === -1) return
+    // Everything up to this record closed at least a turn ago: complete them all.
+    for (const p of this.pending.splice(0, i + 1)) this.complete(p.window, p.memory)
   }
 
   private complete (w: MemoryWindow, m: MemoryRecord): void {
@@ -77,15 +83,11 @@ export class MemoryFinalizer {
     m.gc.pauseMs = f.gc.pauseMs
     m.gc.forced = f.gc.forced
     m.gc.events = f.gc.events
-    // After sync() every GC reported by the observer has its figures; GCs of a closed window were
-    // reported before this tick's immediates ran, so the figures are final.
     m.final = true
   }
 
   /** Forget everything (on close). */
   clear (): void {
-    if (this.scheduled !== undefined) clearImmediate(this.scheduled)
-    this.scheduled = undefined
     this.pending = []
   }
 }
