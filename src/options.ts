@@ -65,6 +65,16 @@ export function isLoopbackHost (host: string | undefined): boolean {
   return isLoopbackAddress(name)
 }
 
+/** Run an allow check: only `true` admits, and one that throws refuses the client after telling `onError`. */
+export function runAllow (allow: ResolvedOptions['allow'], request: FastifyRequest, onError: (err: unknown) => void): boolean {
+  try {
+    return allow(request) === true
+  } catch (err) {
+    onError(err)
+    return false
+  }
+}
+
 /** The default allow check: the TCP peer (never a header such as X-Forwarded-For) is loopback. */
 export function allowLoopback (request: FastifyRequest): boolean {
   return isLoopbackAddress(request.raw.socket?.remoteAddress)

@@ -10,7 +10,7 @@ import { MemoryFinalizer } from './capture/session.ts'
 import { round3 } from './capture/figures.ts'
 import { signedBytes } from './format.ts'
 import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
-import { resolveOptions, type DebugToolbarOptions, type ResolvedOptions } from './options.ts'
+import { resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedOptions } from './options.ts'
 import type { MemoryRecord, RequestRecord } from './record.ts'
 import { redactHeaders, redactQuery, redactUrl } from './redact.ts'
 import { routes } from './routes.ts'
@@ -227,12 +227,11 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   // Helpers.
 
   function isAllowed (request: FastifyRequest): boolean {
-    try {
-      return allow(request) === true
-    } catch (err) {
-      warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
-      return false
-    }
+    return runAllow(allow, request, onAllowError)
+  }
+
+  function onAllowError (err: unknown): void {
+    warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
   }
 
   function wantsPrecise (request: FastifyRequest): boolean {

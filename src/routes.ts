@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
 import { FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
-import { allowLoopback, isLoopbackHost } from './options.ts'
+import { allowLoopback, isLoopbackHost, runAllow } from './options.ts'
 import { PANELS, findPanel } from './panels/index.ts'
 import { historyContext } from './panels/history.ts'
 import type { PanelEnv } from './panels/panel.ts'
@@ -38,12 +38,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
 
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
-    let allowed = false
-    try {
-      allowed = options.allow(request) === true
-    } catch (err) {
-      request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client')
-    }
+    const allowed = runAllow(options.allow, request, (err) => { request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client') })
     if (!allowed) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
     if (checkHost && !isLoopbackHost(request.headers.host)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
   })
