@@ -20,6 +20,8 @@ const VIEW = 'debugToolbarView'
 
 type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => FastifyReply }
 
+const JSON_UNSAFE = /[<>&\u2028\u2029]/g
+
 interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
 
@@ -41,6 +43,18 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     const allowed = runAllow(options.allow, request, (err) => { request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client') })
     if (!allowed) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
     if (checkHost && !isLoopbackHost(request.headers.host)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
+  })
+
+  // JSON with markup characters escaped (\u003c...): it parses to the same data, and stays inert
+  // even where something renders it as HTML.
+  app.setReplySerializer(function escapedJson (payload) {
+    return JSON.stringify(payload).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  })
+
+  app.addHook('onSend', async function toolbarHeaders (_request, reply) {
+    // Records hold request details: never cached, never sniffed as another type.
+    reply.header('cache-control', 'no-store')
+    reply.header('x-content-type-options', 'nosniff')
   })
 
   app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {
