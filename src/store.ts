@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache'
 import type { RequestRecord } from './record.ts'
 
 /** Where records live: bounded by count and by estimated bytes, newest first. */
@@ -36,21 +35,64 @@ export function estimateRecordBytes (r: RequestRecord): number {
     r.memory.notes.reduce((n, s) => n + 2 * s.length + 32, 0)
 }
 
-/** An LRU store (lru-cache) capped at maxRequests records and maxStoreBytes estimated bytes. */
+/**
+ * A ring of the newest records, capped at maxRequests records and maxStoreBytes estimated bytes.
+ * Saving is the hot path (every request): one slot write, no Map and no per-save allocation.
+ * Reads are rare (a developer opening the toolbar) and scan the ring, newest first. Records leave
+ * oldest first; reading one never reorders the history.
+ */
 export function createStore (maxRequests: number, maxStoreBytes: number): RequestStore {
-  const cache = new LRUCache<string, RequestRecord>({
-    max: maxRequests,
-    maxSize: maxStoreBytes,
-    // A record larger than the whole cap is dropped rather than stored.
-    sizeCalculation: (r) => Math.min(estimateRecordBytes(r), maxStoreBytes + 1)
-  })
+  const records: Array<RequestRecord | undefined> = new Array(maxRequests).fill(undefined)
+  const sizes = new Float64Array(maxRequests)
+  /** Slot of the oldest record, and how many there are. */
+  let head = 0
+  let count = 0
+  let bytes = 0
+
+  function dropOldest (): void {
+    records[head] = undefined
+    bytes -= sizes[head] as number
+    head = (head + 1) % maxRequests
+    count--
+  }
+
+  function slotOf (id: string): number {
+    for (let i = count - 1; i >= 0; i--) {
+      const slot = (head + i) % maxRequests
+      if ((records[slot] as RequestRecord).id === id) return slot
+    }
+    return -1
+  }
+
   return {
-    save (r) { cache.set(r.id, r) },
-    // peek, not get: reading a record must not reorder the history.
-    get (id) { return cache.peek(id) },
-    list () { return [...cache.values()] },
-    clear () { cache.clear() },
-    get sizeBytes () { return cache.calculatedSize },
-    get size () { return cache.size }
+    save (r) {
+      const size = estimateRecordBytes(r)
+      // A record larger than the whole cap is dropped rather than stored.
+      if (size > maxStoreBytes) return
+      if (count === maxRequests) dropOldest()
+      while (count > 0 && bytes + size > maxStoreBytes) dropOldest()
+      const slot = (head + count) % maxRequests
+      records[slot] = r
+      sizes[slot] = size
+      bytes += size
+      count++
+    },
+    get (id) {
+      const slot = slotOf(id)
+      return slot === -1 ? undefined : records[slot]
+    },
+    list () {
+      const out: RequestRecord[] = new Array(count)
+      for (let i = 0; i < count; i++) out[i] = records[(head + count - 1 - i) % maxRequests] as RequestRecord
+      return out
+    },
+    clear () {
+      records.fill(undefined)
+      head = 0
+      count = 0
+      bytes = 0
+    },
+    get sizeBytes () { return bytes },
+    get size () { return count }
   }
 }
