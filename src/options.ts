@@ -7,7 +7,7 @@ export interface DebugToolbarOptions {
   enabled?: boolean
   /** Where the toolbar's pages, API and assets live. @default '/__debug' */
   prefix?: string
-  /** Who may see the toolbar and its routes. @default the socket's remote address is loopback (127.0.0.0/8, ::1, ::ffff:127.x) */
+  /** Who may see the toolbar and its routes. @default the socket's remote address is loopback (127.0.0.0/8, ::1, ::ffff:127.x), and so is every address X-Forwarded-For and Forwarded name */
   allow?: (request: FastifyRequest) => boolean
   /** How many requests the store keeps. @default 50 */
   maxRequests?: number
@@ -19,8 +19,42 @@ export interface DebugToolbarOptions {
   serverTiming?: boolean
   /** Inject the toolbar into HTML responses. @default true */
   inject?: boolean
+  /**
+   * Allocation sites per request from V8's sampling heap profiler: `true` for the defaults, `false`
+   * to turn off, or an object. @default true
+   */
+  allocations?: boolean | AllocationsOptions
   /** Also measure process CPU time (user and system) per request for the Timing panel: two getrusage calls, about 1.5 µs a request here. The event-loop busy time is always measured. @default false */
   cpuTime?: boolean
+}
+
+/** How allocation sites are sampled. */
+export interface AllocationsOptions {
+  /**
+   * `native`: @datadog/pprof (an optional dependency) drives V8's sampler with no forced GC, at a
+   * cost that does not grow with the heap; samples are what the request allocated and had not freed
+   * by its end. `inspector`: node:inspector, no native module; its stop forces a full GC (milliseconds,
+   * growing with the heap), after which samples are exactly what the request retained. `auto`:
+   * native when it loads, otherwise inspector, said once in the log. @default 'auto'
+   */
+  sampler?: 'auto' | 'native' | 'inspector'
+  /** Average bytes between samples: smaller is more accurate and costs more. @default 16384 */
+  intervalBytes?: number
+  /** Deepest stack recorded per sample. @default 64 */
+  stackDepth?: number
+  /** Which requests are sampled: every profiled one, or only those asking for it (the `x-debug-toolbar-sample: 1` header or the toolbar's toggle). @default 'all' */
+  requests?: 'all' | 'marked'
+  /** Sites listed per record (the full tree is kept for the flame graph and download). @default 50 */
+  maxSites?: number
+}
+
+/** Allocation sampling after defaults; `false` when off. */
+export interface ResolvedAllocations {
+  sampler: 'auto' | 'native' | 'inspector'
+  intervalBytes: number
+  stackDepth: number
+  requests: 'all' | 'marked'
+  maxSites: number
 }
 
 /** Names always redacted, whatever `redact` says. */
@@ -38,9 +72,35 @@ export interface ResolvedOptions {
   serverTiming: boolean
   inject: boolean
   cpuTime: boolean
+  allocations: ResolvedAllocations | false
 }
 
-const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime'])
+const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations'])
+const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxSites'])
+
+function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) fail(name, `expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(value)}`)
+  return value as T
+}
+
+function resolveAllocations (value: unknown): ResolvedAllocations | false {
+  if (value === false) return false
+  if (value !== undefined && value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    fail('allocations', `expected true, false or an object { sampler, intervalBytes, stackDepth, requests, maxSites }, got ${describe(value)}`)
+  }
+  const a = (typeof value === 'object' ? value : {}) as Record<string, unknown>
+  for (const key of Object.keys(a)) {
+    if (!KNOWN_ALLOCATIONS.has(key)) fail(`allocations.${key}`, `unknown option; known are ${[...KNOWN_ALLOCATIONS].join(', ')}`)
+  }
+  return {
+    sampler: oneOf(a.sampler, 'allocations.sampler', 'auto', ['auto', 'native', 'inspector'] as const),
+    intervalBytes: int(a.intervalBytes, 'allocations.intervalBytes', 16384, 256, 16 * 1024 * 1024),
+    stackDepth: int(a.stackDepth, 'allocations.stackDepth', 64, 1, 1024),
+    requests: oneOf(a.requests, 'allocations.requests', 'all', ['all', 'marked'] as const),
+    maxSites: int(a.maxSites, 'allocations.maxSites', 50, 1, 1000)
+  }
+}
 
 /** True for an IPv4 loopback, ::1 or an IPv4-mapped loopback address. */
 export function isLoopbackAddress (address: string | undefined): boolean {
@@ -75,9 +135,47 @@ export function runAllow (allow: ResolvedOptions['allow'], request: FastifyReque
   }
 }
 
-/** The default allow check: the TCP peer (never a header such as X-Forwarded-For) is loopback. */
+/**
+ * The default allow check: the TCP peer is loopback and, when the request carries X-Forwarded-For or
+ * Forwarded, so is every client those headers name. Headers never admit anyone (Fastify's trustProxy
+ * does not matter here); they can only refuse: a local reverse proxy forwarding an outside client does
+ * not expose the toolbar, and a client that adds entries only denies itself.
+ */
 export function allowLoopback (request: FastifyRequest): boolean {
-  return isLoopbackAddress(request.raw.socket?.remoteAddress)
+  if (!isLoopbackAddress(request.raw.socket?.remoteAddress)) return false
+  // The raw headers: Fastify's request.headers is a getter, and this runs on every request.
+  const headers = request.raw.headers
+  const xff = headers['x-forwarded-for']
+  const forwarded = headers.forwarded
+  if (xff === undefined && forwarded === undefined) return true
+  return (xff === undefined || forwardedForLoopback(xff, false)) && (forwarded === undefined || forwardedForLoopback(forwarded, true))
+}
+
+/** True when every address an X-Forwarded-For (or, with `rfc7239`, Forwarded `for=`) value names is loopback; anything unparsable is not. */
+function forwardedForLoopback (value: string | string[], rfc7239: boolean): boolean {
+  const values = Array.isArray(value) ? value : [value]
+  for (const v of values) {
+    for (const element of v.split(',')) {
+      let address = element.trim()
+      if (rfc7239) {
+        const pair = element.split(';').map((p) => p.trim()).find((p) => p.slice(0, 4).toLowerCase() === 'for=')
+        if (pair === undefined) continue
+        address = pair.slice(4).replace(/^"(.*)"$/, '$1')
+      }
+      if (!isLoopbackAddress(stripPort(address))) return false
+    }
+  }
+  return true
+}
+
+/** '[::1]:8080' -> '::1', '127.0.0.1:8080' -> '127.0.0.1'; anything else unchanged. */
+function stripPort (address: string): string {
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']')
+    return end === -1 ? address : address.slice(1, end)
+  }
+  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):\d{1,5}$/.exec(address)
+  return m === null ? address : m[1] as string
 }
 
 function fail (name: string, allowed: string): never {
@@ -137,6 +235,7 @@ export function resolveOptions (input: DebugToolbarOptions | undefined, env: Nod
     redact: new Set([...ALWAYS_REDACTED, ...redact.map((n) => n.toLowerCase())]),
     serverTiming: bool(o.serverTiming, 'serverTiming', true),
     inject: bool(o.inject, 'inject', true),
-    cpuTime: bool(o.cpuTime, 'cpuTime', false)
+    cpuTime: bool(o.cpuTime, 'cpuTime', false),
+    allocations: resolveAllocations(o.allocations)
   }
 }

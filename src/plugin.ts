@@ -8,9 +8,12 @@ import { heapStatisticsBackend } from './capture/heap-backend.ts'
 import { PreciseCollector, type PreciseMeasurement } from './capture/precise.ts'
 import { MemoryFinalizer } from './capture/session.ts'
 import { round3 } from './capture/figures.ts'
+import { chooseSampler, type Sampler, type SamplerRefusal, type SamplingWindow } from './capture/sampler.ts'
+import { summarizeSites } from './allocations/sites.ts'
+import type { AllocationProfile, AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 import { signedBytes } from './format.ts'
 import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
-import { resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedOptions } from './options.ts'
+import { resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedAllocations, type ResolvedOptions } from './options.ts'
 import type { MemoryRecord, RequestRecord } from './record.ts'
 import { redactHeaders, redactQuery, redactUrl } from './redact.ts'
 import { routes } from './routes.ts'
@@ -38,6 +41,9 @@ interface RequestState {
   overheadMs: number
   window: MemoryWindow | undefined
   memory: MemoryRecord | undefined
+  /** This request's hold on the allocation sampler, why it has none, or undefined when not sampled. */
+  sampling: SamplingWindow | SamplerRefusal | undefined
+  profile: AllocationProfile | undefined
 }
 
 /** The request header that asks for precise mode, and the cookie the toolbar's toggle sets. */
@@ -45,6 +51,9 @@ export const PRECISE_HEADER = 'x-debug-toolbar-precise'
 export const PRECISE_COOKIE = 'fdt-precise=1'
 /** The whole cookie, not a longer name or value that contains it. */
 const PRECISE_COOKIE_RE = /(?:^|;\s*)fdt-precise=1(?:;|\s*$)/
+/** The request header and cookie that ask for allocation sampling when `allocations.requests` is 'marked'. */
+export const SAMPLE_HEADER = 'x-debug-toolbar-sample'
+const SAMPLE_COOKIE_RE = /(?:^|;\s*)fdt-sample=1(?:;|\s*$)/
 /** The response header carrying the record id. */
 export const ID_HEADER = 'x-debug-toolbar-id'
 
@@ -68,7 +77,9 @@ function unprofiledState (): RequestState {
     arrivalsAtStart: 0,
     overheadMs: 0,
     window: undefined,
-    memory: undefined
+    memory: undefined,
+    sampling: undefined,
+    profile: undefined
   }
 }
 
@@ -92,6 +103,19 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   const finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2)
   const precise = new PreciseCollector()
   const backend = heapStatisticsBackend
+  const sampling = options.allocations
+  let sampler: Sampler | undefined
+  /** Why no request gets allocation samples, when sampling is on but unavailable. */
+  let samplerProblem: string | undefined
+  if (sampling !== false) {
+    const chosen = chooseSampler(sampling.sampler, sampling.intervalBytes, sampling.stackDepth, (m) => { app.log.warn(m) })
+    if (chosen instanceof Error) {
+      samplerProblem = chosen.message
+      app.log.warn(`fastify-debug-toolbar: ${chosen.message}; requests go on without allocation sites`)
+    } else {
+      sampler = chosen
+    }
+  }
   const gcProblem = gcTracker.acquire()
   gcTracker.subscribe(finalizer.onGcReported)
   if (gcProblem !== undefined) app.log.warn(gcProblem)
@@ -141,24 +165,29 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       arrivalsAtStart: arrivals,
       overheadMs: 0,
       window: undefined,
-      memory: undefined
+      memory: undefined,
+      sampling: undefined,
+      profile: undefined
     }
     ;(request as StatefulRequest)[kState] = state
     if (state.precise) {
       precise.start().then((m) => {
         state.measurement = m
+        startSampling(request, state)
         startClocks(state, t0)
         done()
       }, (err: unknown) => {
         warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
         state.measurement = backend.start()
+        startSampling(request, state)
         startClocks(state, t0)
         done()
       })
       return
     }
     state.measurement = startMeasurement(request)
+    if (sampling !== false) startSampling(request, state)
     startClocks(state, t0)
     done()
   }
@@ -198,7 +227,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       // A hijacked reply never meets onSend: close the window now.
       if (state.memory === undefined) closeWindow(state)
       const record = buildRecord(request, reply, state)
-      store.save(record)
+      store.save(record, state.profile)
       finalizer.finalizeLater(record.id, state.window as MemoryWindow, record.memory)
       record.memory.overheadMs = round3(state.overheadMs + performance.now() - t0)
     } catch (err) {
@@ -212,6 +241,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (state !== null) {
       closeState(state)
       state.profiled = false
+      if (typeof state.sampling === 'object') state.sampling.abandon()
     }
     done()
   }
@@ -220,6 +250,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     finalizer.clear()
     store.clear()
     precise.close()
+    sampler?.close()
     gcTracker.unsubscribe(finalizer.onGcReported)
     gcTracker.release()
   }
@@ -251,6 +282,63 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     }
   }
 
+  function startSampling (request: FastifyRequest, state: RequestState): void {
+    if (sampling === false) return
+    if (sampling.requests === 'marked' && !wantsSample(request)) return
+    state.sampling = sampler === undefined ? 'failed' : sampler.start()
+  }
+
+  function wantsSample (request: FastifyRequest): boolean {
+    const headers = request.raw.headers
+    if (headers[SAMPLE_HEADER] === '1') return true
+    const cookie = headers.cookie
+    return cookie !== undefined && SAMPLE_COOKIE_RE.test(cookie)
+  }
+
+  /** Read this request's samples (right after its heap reading, so the reading excludes them). */
+  function collectSamples (state: RequestState): AllocationsRecord | AllocationsSkipped {
+    const hold = state.sampling as SamplingWindow | SamplerRefusal
+    if (typeof hold === 'string') return skippedAllocations(hold)
+    const t0 = performance.now()
+    let profile: AllocationProfile
+    try {
+      profile = hold.stop()
+    } catch (err) {
+      warnOnce('sampler', err, `the ${sampler?.kind ?? ''} allocation sampler failed; requests go on without allocation sites`)
+      return skippedAllocations('failed')
+    }
+    const s = sampler as Sampler
+    const summary = summarizeSites(profile, (sampling as ResolvedAllocations).maxSites)
+    state.profile = profile
+    return {
+      sampler: s.kind,
+      meaning: s.meaning,
+      intervalBytes: s.intervalBytes,
+      stackDepth: s.stackDepth,
+      sampledBytes: summary.sampledBytes,
+      samples: summary.samples,
+      sites: summary.sites,
+      otherSites: summary.otherSites,
+      otherBytes: summary.otherBytes,
+      overheadMs: round3(performance.now() - t0),
+      gcDuringWindow: 0,
+      hasProfile: true
+    }
+  }
+
+  function skippedAllocations (why: SamplerRefusal): AllocationsSkipped {
+    switch (why) {
+      case 'busy':
+        return { skipped: 'busy', reason: 'Another request held the allocation sampler while this one started (one request owns it at a time): no samples rather than someone else\'s.' }
+      case 'owned-elsewhere':
+        warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites until it is free')
+        return { skipped: 'owned-elsewhere', reason: 'The heap sampling profiler is in use by someone else in this process (another profiler or an inspector client).' }
+      default:
+        if (samplerProblem === undefined) warnOnce('sampler', undefined, `the ${sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
+        return { skipped: samplerProblem === undefined ? 'failed' : 'unavailable', reason: samplerProblem === undefined ? 'The allocation sampler failed for this request; see the server log.' : `Allocation sampling is unavailable: ${samplerProblem}.` }
+    }
+  }
+
   function startClocks (state: RequestState, t0: number): void {
     state.eluStart = performance.eventLoopUtilization()
     if (cpuTime) state.cpuStart = process.cpuUsage()
@@ -272,11 +360,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       w = emptyWindow()
     }
     state.window = w
+    const allocations = state.sampling === undefined ? undefined : collectSamples(state)
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
     if (state.eluStart !== undefined) state.loopBusyMs = performance.eventLoopUtilization(state.eluStart).active
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
+    if (allocations !== undefined) state.memory.allocations = allocations
     return state.memory
   }
 

@@ -1,3 +1,4 @@
+import type { AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 /**
  * The per-request record: plain data, JSON-serialisable. Bytes are bytes, times are milliseconds.
  * Capture fills it, the store keeps it, panels read it; nothing here knows about Fastify.
@@ -49,6 +50,8 @@ export interface MemoryRecord {
   final: boolean
   /** Things the reader must know: a backend that was unavailable, a truncated GC list. */
   notes: string[]
+  /** Allocation sites from the sampling heap profiler, or why there are none; absent when sampling is off. */
+  allocations?: AllocationsRecord | AllocationsSkipped
 }
 
 /** One request as the toolbar stores it. Secrets are redacted before this object exists. */

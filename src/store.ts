@@ -1,9 +1,14 @@
+import { estimateProfileBytes } from './allocations/sites.ts'
+import type { AllocationProfile } from './allocations/types.ts'
 import type { RequestRecord } from './record.ts'
 
 /** Where records live: bounded by count and by estimated bytes, newest first. */
 export interface RequestStore {
-  save (r: RequestRecord): void
+  /** Keep a record, and the allocation call tree it was sampled with (if any). */
+  save (r: RequestRecord, profile?: AllocationProfile): void
   get (id: string): RequestRecord | undefined
+  /** The allocation call tree of a stored record, if it was sampled. */
+  getProfile (id: string): AllocationProfile | undefined
   /** Newest first. */
   list (): RequestRecord[]
   clear (): void
@@ -32,7 +37,18 @@ export function estimateRecordBytes (r: RequestRecord): number {
     2 * (r.url.length + r.route.length + r.method.length + r.id.length) +
     stringMapBytes(r.request.headers) + stringMapBytes(r.request.query) + stringMapBytes(r.response.headers) +
     r.memory.gc.events.length * GC_EVENT_BYTES +
-    r.memory.notes.reduce((n, s) => n + 2 * s.length + 32, 0)
+    r.memory.notes.reduce((n, s) => n + 2 * s.length + 32, 0) +
+    allocationsBytes(r)
+}
+
+/** Listed sites and their stacks: about 400 bytes a frame with its strings, erring high. */
+function allocationsBytes (r: RequestRecord): number {
+  const a = r.memory.allocations
+  if (a === undefined) return 0
+  if (!('sites' in a)) return 256
+  let frames = 0
+  for (const s of a.sites) frames += 1 + s.stack.length
+  return 512 + frames * 400
 }
 
 /**
@@ -43,6 +59,7 @@ export function estimateRecordBytes (r: RequestRecord): number {
  */
 export function createStore (maxRequests: number, maxStoreBytes: number): RequestStore {
   const records: Array<RequestRecord | undefined> = new Array(maxRequests).fill(undefined)
+  const profiles: Array<AllocationProfile | undefined> = new Array(maxRequests).fill(undefined)
   const sizes = new Float64Array(maxRequests)
   /** Slot of the oldest record, and how many there are. */
   let head = 0
@@ -51,6 +68,7 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
 
   function dropOldest (): void {
     records[head] = undefined
+    profiles[head] = undefined
     bytes -= sizes[head] as number
     head = (head + 1) % maxRequests
     count--
@@ -65,14 +83,15 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
   }
 
   return {
-    save (r) {
-      const size = estimateRecordBytes(r)
+    save (r, profile) {
+      const size = estimateRecordBytes(r) + estimateProfileBytes(profile)
       // A record larger than the whole cap is dropped rather than stored.
       if (size > maxStoreBytes) return
       if (count === maxRequests) dropOldest()
       while (count > 0 && bytes + size > maxStoreBytes) dropOldest()
       const slot = (head + count) % maxRequests
       records[slot] = r
+      profiles[slot] = profile
       sizes[slot] = size
       bytes += size
       count++
@@ -81,6 +100,10 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
       const slot = slotOf(id)
       return slot === -1 ? undefined : records[slot]
     },
+    getProfile (id) {
+      const slot = slotOf(id)
+      return slot === -1 ? undefined : profiles[slot]
+    },
     list () {
       const out: RequestRecord[] = new Array(count)
       for (let i = 0; i < count; i++) out[i] = records[(head + count - 1 - i) % maxRequests] as RequestRecord
@@ -88,6 +111,7 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
     },
     clear () {
       records.fill(undefined)
+      profiles.fill(undefined)
       head = 0
       count = 0
       bytes = 0

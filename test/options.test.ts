@@ -59,10 +59,12 @@ test('loopback detection covers 127.0.0.0/8, ::1 and IPv4-mapped loopback only',
   for (const a of [undefined, '', '10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '1270.0.0.1', '127.0.0.1.evil', 'fe80::1', '::2']) assert.equal(isLoopbackAddress(a), false, String(a))
 })
 
-test('the default allow check reads the socket address, not X-Forwarded-For', () => {
-  const fake = (remoteAddress: string, xff?: string) => ({ raw: { socket: { remoteAddress } }, headers: { 'x-forwarded-for': xff }, ip: xff ?? remoteAddress }) as unknown as FastifyRequest
-  assert.equal(allowLoopback(fake('127.0.0.1', '8.8.8.8')), true)
-  assert.equal(allowLoopback(fake('10.1.1.1', '127.0.0.1')), false)
+test('the default allow check needs a loopback socket; X-Forwarded-For can only refuse (see trust-proxy.test.ts)', () => {
+  const fake = (remoteAddress: string, xff?: string) => ({ raw: { socket: { remoteAddress }, headers: { 'x-forwarded-for': xff } }, ip: xff ?? remoteAddress }) as unknown as FastifyRequest
+  assert.equal(allowLoopback(fake('127.0.0.1')), true)
+  assert.equal(allowLoopback(fake('127.0.0.1', '127.0.0.1')), true)
+  assert.equal(allowLoopback(fake('127.0.0.1', '8.8.8.8')), false, 'a local proxy forwarding an outside client')
+  assert.equal(allowLoopback(fake('10.1.1.1', '127.0.0.1')), false, 'a spoofed header from an outside socket')
 })
 
 test('loopback Host names: localhost, 127.x and [::1] with any port, nothing else', async () => {

@@ -1,0 +1,293 @@
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { Session } from 'node:inspector'
+import type { AllocationFrame, AllocationProfile, ProfileNode, SampleMeaning, SamplerKind } from '../allocations/types.ts'
+
+/**
+ * V8's sampling heap profiler, one per process: a second start is a silent no-op and a second stop
+ * throws. Both samplers below drive it, so one request at a time owns it, process-wide (two apps in
+ * one process share this).
+ */
+let owner: object | null = null
+
+/** A request's hold on the profiler. */
+export interface SamplingWindow {
+  /** Read the samples and give the profiler back. Throws when the sampler failed; the profiler is released either way. */
+  stop (): AllocationProfile
+  /** Give the profiler back without reading (an aborted request). */
+  abandon (): void
+}
+
+/** Why a window could not open. */
+export type SamplerRefusal = 'busy' | 'owned-elsewhere' | 'failed'
+
+/** One way of driving the sampling heap profiler. */
+export interface Sampler {
+  readonly kind: SamplerKind
+  readonly meaning: SampleMeaning
+  readonly intervalBytes: number
+  readonly stackDepth: number
+  /** Open a window, or say why not. Never throws. */
+  start (): SamplingWindow | SamplerRefusal
+  /** Release everything (on app close). */
+  close (): void
+}
+
+/** What V8 returns through @datadog/pprof's `heap.v8Profile()`: 1-based locations. */
+interface NativeNode {
+  name: string
+  scriptName: string
+  lineNumber: number
+  columnNumber: number
+  allocations: Array<{ sizeBytes: number, count: number }>
+  children: NativeNode[]
+}
+
+interface NativeHeap {
+  start (intervalBytes: number, stackDepth: number): void
+  stop (): void
+  v8Profile (): NativeNode
+}
+
+/** What the inspector's HeapProfiler returns: 0-based locations, selfSize in bytes. */
+interface InspectorNode {
+  callFrame: { functionName: string, url: string, lineNumber: number, columnNumber: number }
+  selfSize: number
+  id: number
+  children: InspectorNode[]
+}
+
+interface InspectorProfile { head: InspectorNode, samples: Array<{ size: number, nodeId: number }> }
+
+/**
+ * Load @datadog/pprof's heap profiler (an optional dependency with prebuilt binaries): the heap
+ * module, or the reason it is unavailable.
+ */
+export function loadNativeHeap (): NativeHeap | Error {
+  try {
+    const require = createRequire(import.meta.url)
+    const pprof = require('@datadog/pprof') as { heap?: NativeHeap }
+    if (pprof.heap === undefined || typeof pprof.heap.start !== 'function') return new Error('@datadog/pprof has no heap profiler')
+    return pprof.heap
+  } catch (err) {
+    return err as Error
+  }
+}
+
+/**
+ * The native sampler: @datadog/pprof drives V8's sampler without forcing a GC, so reading costs the
+ * same at any heap size. Samples are objects allocated in the window and not yet collected when it
+ * closes (`allocated`).
+ */
+export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: number): Sampler {
+  return {
+    kind: 'native',
+    meaning: 'allocated',
+    intervalBytes,
+    stackDepth,
+    start () {
+      if (owner !== null) return 'busy'
+      const token = {}
+      try {
+        heap.start(intervalBytes, stackDepth)
+      } catch {
+        // @datadog/pprof refuses a second start: someone else in this process profiles the heap.
+        return 'owned-elsewhere'
+      }
+      // V8 ignores a start while its sampler runs for someone else (an inspector client, another
+      // copy of the module): a fresh sampler has no samples, theirs does. Leave theirs running.
+      if (hasSamples(heap.v8Profile())) return 'owned-elsewhere'
+      owner = token
+      let open = true
+      const release = (): void => {
+        if (!open) return
+        open = false
+        owner = null
+        heap.stop()
+      }
+      return {
+        stop () {
+          try {
+            return fromNative(heap.v8Profile(), intervalBytes)
+          } finally {
+            release()
+          }
+        },
+        abandon: release
+      }
+    },
+    close () {}
+  }
+}
+
+/**
+ * The inspector sampler: `node:inspector`'s HeapProfiler, which needs no native module. Its stop
+ * forces a full GC (milliseconds, growing with the heap), after which the samples are exactly what
+ * the window allocated and still holds (`retained`).
+ */
+export function inspectorSampler (intervalBytes: number, stackDepth: number): Sampler {
+  let session: Session | undefined
+  function post<T> (method: string, params?: object): T {
+    // A session on the main thread answers synchronously.
+    let result: { err: Error | null, value: T | undefined } | undefined
+    const s = session ?? connect()
+    s.post(method, params, (err: Error | null, value?: object) => { result = { err, value: value as T | undefined } })
+    if (result === undefined) throw new Error(`inspector ${method} did not answer synchronously`)
+    if (result.err !== null) throw result.err
+    return result.value as T
+  }
+  function connect (): Session {
+    session = new Session()
+    session.connect()
+    session.post('HeapProfiler.enable')
+    return session
+  }
+  return {
+    kind: 'inspector',
+    meaning: 'retained',
+    intervalBytes,
+    stackDepth,
+    start () {
+      if (owner !== null) return 'busy'
+      try {
+        post('HeapProfiler.startSampling', { samplingInterval: intervalBytes, stackDepth })
+      } catch {
+        return 'failed'
+      }
+      const token = {}
+      owner = token
+      let open = true
+      return {
+        stop () {
+          try {
+            const { profile } = post<{ profile: InspectorProfile }>('HeapProfiler.stopSampling')
+            return fromInspector(profile, intervalBytes)
+          } finally {
+            open = false
+            owner = null
+          }
+        },
+        abandon () {
+          if (!open) return
+          open = false
+          owner = null
+          try { post('HeapProfiler.stopSampling') } catch {}
+        }
+      }
+    },
+    close () {
+      if (session === undefined) return
+      try { session.disconnect() } catch {}
+      session = undefined
+    }
+  }
+}
+
+/** True while some request owns the profiler (tests). */
+export function samplerBusy (): boolean {
+  return owner !== null
+}
+
+/** This package's own code (src/ under tsx, dist/ when built) and the native sampler's JS. */
+const OWN_URLS = [new URL('../', import.meta.url).href]
+const OWN_PACKAGES = ['/node_modules/@datadog/pprof/']
+
+/**
+ * The toolbar's hooks and the callbacks that resume a request: Fastify runs the rest of the request
+ * (the app's code) inside them, so they stay in the tree as pass-through frames without self bytes.
+ */
+const PASS_THROUGH = new Set(['onRequest', 'onSend', 'onResponse', 'onRequestAbort', ''])
+
+/**
+ * What the profile does with a frame: the toolbar's own helpers (reading the samples, building
+ * headers, injecting) allocate for the toolbar, not the app, and their subtrees are dropped; its
+ * hooks are kept without self bytes; everything else is the app's.
+ */
+function ownership (url: string, functionName: string): 'app' | 'pass-through' | 'drop' {
+  if (!isOwnFrame(url)) return 'app'
+  return PASS_THROUGH.has(functionName) ? 'pass-through' : 'drop'
+}
+
+function isOwnFrame (url: string): boolean {
+  if (!url.startsWith('file:')) return false
+  for (const own of OWN_URLS) if (url.startsWith(own)) return true
+  for (const p of OWN_PACKAGES) if (url.includes(p)) return true
+  return false
+}
+
+/** For tests: treat another folder's scripts as the toolbar's own. */
+export function addOwnPathForTests (path: string): void {
+  OWN_URLS.push(pathToFileURL(path).href)
+}
+
+function hasSamples (n: NativeNode): boolean {
+  if (n.allocations.length > 0) return true
+  for (const c of n.children) if (hasSamples(c)) return true
+  return false
+}
+
+function frame (functionName: string, url: string, line: number, column: number): AllocationFrame {
+  return { functionName, url, line, column }
+}
+
+function convertChildren<N> (children: N[], convert: (n: N) => ProfileNode | undefined): ProfileNode[] {
+  const out: ProfileNode[] = []
+  for (const c of children) {
+    const p = convert(c)
+    if (p !== undefined) out.push(p)
+  }
+  return out
+}
+
+function fromNative (root: NativeNode, intervalBytes: number): AllocationProfile {
+  let nextId = 1
+  function convert (n: NativeNode): ProfileNode | undefined {
+    const own = ownership(n.scriptName, n.name)
+    if (own === 'drop') return undefined
+    let bytes = 0
+    let samples = 0
+    for (const a of n.allocations) {
+      // V8 scales each count by 1 / (1 - e^(-size/interval)) (an estimate of objects, not samples):
+      // bytes are size × scaled count; undo the scale for the number of samples actually taken.
+      bytes += a.sizeBytes * a.count
+      samples += Math.round(a.count * (1 - Math.exp(-a.sizeBytes / intervalBytes)))
+    }
+    return {
+      id: nextId++,
+      frame: frame(n.name, n.scriptName, n.lineNumber, n.columnNumber),
+      selfBytes: own === 'app' ? bytes : 0,
+      selfSamples: own === 'app' ? samples : 0,
+      children: convertChildren(n.children, convert)
+    }
+  }
+  return { sampler: 'native', meaning: 'allocated', intervalBytes, root: convert(root) as ProfileNode }
+}
+
+function fromInspector (profile: InspectorProfile, intervalBytes: number): AllocationProfile {
+  const samplesByNode = new Map<number, number>()
+  for (const s of profile.samples) samplesByNode.set(s.nodeId, (samplesByNode.get(s.nodeId) ?? 0) + 1)
+  function convert (n: InspectorNode): ProfileNode | undefined {
+    const c = n.callFrame
+    const own = ownership(c.url, c.functionName)
+    if (own === 'drop') return undefined
+    return {
+      id: n.id,
+      // The inspector reports 0-based positions; records use 1-based, like editors.
+      frame: frame(c.functionName, c.url, c.lineNumber + 1, c.columnNumber + 1),
+      selfBytes: own === 'app' ? n.selfSize : 0,
+      selfSamples: own === 'app' ? samplesByNode.get(n.id) ?? 0 : 0,
+      children: convertChildren(n.children, convert)
+    }
+  }
+  return { sampler: 'inspector', meaning: 'retained', intervalBytes, root: convert(profile.head) as ProfileNode }
+}
+
+/** The sampler the options ask for, or why there is none; `log` says once what was chosen instead. */
+export function chooseSampler (mode: 'auto' | 'native' | 'inspector', intervalBytes: number, stackDepth: number, log: (message: string) => void): Sampler | Error {
+  if (mode === 'inspector') return inspectorSampler(intervalBytes, stackDepth)
+  const heap = loadNativeHeap()
+  if (!(heap instanceof Error)) return nativeSampler(heap, intervalBytes, stackDepth)
+  if (mode === 'native') return new Error(`the native sampler (@datadog/pprof) did not load: ${heap.message}`)
+  log(`fastify-debug-toolbar: the native allocation sampler (@datadog/pprof) did not load (${heap.message}); using the inspector sampler, which forces a full GC at the end of every sampled request`)
+  return inspectorSampler(intervalBytes, stackDepth)
+}
