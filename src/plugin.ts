@@ -366,7 +366,10 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
-    if (allocations !== undefined) state.memory.allocations = allocations
+    if (allocations !== undefined) {
+      if ('sites' in allocations) allocations.gcDuringWindow = state.memory.gc.count
+      state.memory.allocations = allocations
+    }
     return state.memory
   }
 
@@ -390,7 +393,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
           allocatedBytes: Math.max(m.allocatedBytes, m.peakHeapUsed - m.heapUsedBefore),
           externalDelta: m.externalDelta,
           gcCount: m.gc.count,
-          precise: m.precise
+          precise: m.precise,
+          sampling: m.allocations !== undefined && 'sites' in m.allocations ? { sampler: m.allocations.sampler, overheadMs: m.allocations.overheadMs } : undefined
         })
         // The app's own entries live in Fastify's header map: append there so writeHead keeps both.
         if (appTiming === undefined) reply.raw.setHeader('server-timing', ours)

@@ -8,6 +8,8 @@ export interface TimingFigures {
   externalDelta: number
   gcCount: number
   precise: boolean
+  /** The allocation sampler's share of the overhead, when this request was sampled. */
+  sampling?: { sampler: 'native' | 'inspector', overheadMs: number }
 }
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
@@ -35,7 +37,10 @@ function signed (n: number): string {
  * reported later complete the stored record.
  */
 export function serverTimingValue (f: TimingFigures): string {
-  return `memory-profiling;dur=${f.overheadMs.toFixed(3)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
+  const main = `memory-profiling;dur=${f.overheadMs.toFixed(3)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
+  if (f.sampling === undefined) return main
+  // Part of memory-profiling's dur; the inspector sampler's includes the full GC it forces.
+  return `${main}, memory-sampling;dur=${f.sampling.overheadMs.toFixed(3)};desc="${f.sampling.sampler === 'inspector' ? 'inspector, forced full GC' : 'native'}"`
 }
 
 /** Append our entries to whatever Server-Timing the app already set. */

@@ -23,7 +23,7 @@ test('profiled responses carry x-debug-toolbar-id and Server-Timing with memory 
   assert.equal(res.statusCode, 200)
   assert.deepEqual(res.json(), { hello: 'world' })
   assert.match(String(res.headers['x-debug-toolbar-id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-  assert.match(String(res.headers['server-timing']), /^memory-profiling;dur=\d+\.\d{3}, memory;desc="heap [+-]?[\d.]+[kMG]?B, peak [+-]?[\d.]+[kMG]?B, alloc [\d.]+[kMG]?B, ext [+-]?[\d.]+[kMG]?B, gc \d+"$/)
+  assert.match(String(res.headers['server-timing']), /^memory-profiling;dur=\d+\.\d{3}, memory;desc="heap [+-]?[\d.]+[kMG]?B, peak [+-]?[\d.]+[kMG]?B, alloc [\d.]+[kMG]?B, ext [+-]?[\d.]+[kMG]?B, gc \d+", memory-sampling;dur=\d+\.\d{3};desc="native"$/)
 })
 
 test('appends its entries to the Server-Timing the app set', async (t) => {

@@ -15,6 +15,12 @@ test('has memory-profiling with a duration and a memory entry describing the req
   assert.equal(v, 'memory-profiling;dur=0.012, memory;desc="heap +2.3MB, peak +50.0MB, alloc 52.0MB, ext 0B, gc 2, precise"')
 })
 
+test('a sampled request adds memory-sampling with the sampler\'s share, naming the inspector\'s forced GC', () => {
+  const base = { overheadMs: 1, heapUsedDelta: 0, peakDelta: 0, allocatedBytes: 0, externalDelta: 0, gcCount: 0, precise: false }
+  assert.match(serverTimingValue({ ...base, sampling: { sampler: 'native', overheadMs: 0.0456 } }), /, memory-sampling;dur=0\.046;desc="native"$/)
+  assert.match(serverTimingValue({ ...base, sampling: { sampler: 'inspector', overheadMs: 7.5 } }), /, memory-sampling;dur=7\.500;desc="inspector, forced full GC"$/)
+})
+
 test('appends to the Server-Timing the app set', () => {
   assert.equal(appendServerTiming('db;dur=3', 'x'), 'db;dur=3, x')
   assert.equal(appendServerTiming(['a', 'b'], 'x'), 'a, b, x')

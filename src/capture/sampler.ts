@@ -95,8 +95,9 @@ export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDep
         return 'owned-elsewhere'
       }
       // V8 ignores a start while its sampler runs for someone else (an inspector client, another
-      // copy of the module): a fresh sampler has no samples, theirs does. Leave theirs running.
-      if (hasSamples(heap.v8Profile())) return 'owned-elsewhere'
+      // copy of the module): a fresh sampler has no samples but our own (this very check can be
+      // sampled), theirs does. Leave theirs running.
+      if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
       owner = token
       let open = true
       const release = (): void => {
@@ -220,9 +221,10 @@ export function addOwnPathForTests (path: string): void {
   OWN_URLS.push(pathToFileURL(path).href)
 }
 
-function hasSamples (n: NativeNode): boolean {
+function hasForeignSamples (n: NativeNode): boolean {
+  if (ownership(n.scriptName, n.name) === 'drop') return false
   if (n.allocations.length > 0) return true
-  for (const c of n.children) if (hasSamples(c)) return true
+  for (const c of n.children) if (hasForeignSamples(c)) return true
   return false
 }
 

@@ -83,6 +83,7 @@ export class MemoryFinalizer {
     m.gc.pauseMs = f.gc.pauseMs
     m.gc.forced = f.gc.forced
     m.gc.events = f.gc.events
+    if (m.allocations !== undefined && 'sites' in m.allocations) m.allocations.gcDuringWindow = f.gc.count
     m.final = true
   }
 
