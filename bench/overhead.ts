@@ -159,6 +159,9 @@ async function verify (server: Server, on: boolean, options: DebugToolbarOptions
     if (scenario.headers?.['x-debug-toolbar-precise'] === '1' && options.serverTiming !== false && !timing.includes('precise')) {
       problems.push(`${where}: precise mode was asked for but Server-Timing does not say "precise"`)
     }
+    const sampler = options.allocations === false ? undefined : (typeof options.allocations === 'object' && options.allocations.sampler === 'inspector' ? 'inspector' : 'native')
+    if (sampler !== undefined && options.serverTiming !== false && !timing.includes('memory-sampling;dur=')) problems.push(`${where}: allocation sampling is on but Server-Timing has no memory-sampling entry (got ${JSON.stringify(timing)})`)
+    if (sampler === 'inspector' && options.serverTiming !== false && !timing.includes('inspector')) problems.push(`${where}: the inspector sampler was asked for but Server-Timing does not name it`)
     if (route.html && options.inject !== false) {
       const tag = r.body.lastIndexOf('<script type="module"', injectedAt)
       if (injectedAt === -1 || tag === -1) problems.push(`${where}: the toolbar <script type="module"> was not injected`)
@@ -317,6 +320,27 @@ function table (rows: Row[]): string {
   return lines.join('\n')
 }
 
+/**
+ * Does a sampler's per-request cost grow with the heap? The extra server CPU a request costs
+ * (on − off) with ~300 MiB retained, over the same without, per sampler and route.
+ */
+function heapGrowth (rows: Row[]): string | undefined {
+  const pairs = [['native-all', 'native-all-300mb', 'native'], ['inspector-all', 'inspector-all-300mb', 'inspector']] as const
+  const lines: string[] = []
+  for (const [small, big, sampler] of pairs) {
+    for (const route of ROUTES) {
+      const a = rows.find((r) => r.scenario.name === small && r.route === route)
+      const b = rows.find((r) => r.scenario.name === big && r.route === route)
+      if (a === undefined || b === undefined) continue
+      const extraSmall = median(a.onCpu) - median(a.offCpu)
+      const extraBig = median(b.onCpu) - median(b.offCpu)
+      lines.push(`| ${sampler} | ${route.name} | ${extraSmall.toFixed(1)} | ${extraBig.toFixed(1)} | ${(extraBig / extraSmall).toFixed(2)} |`)
+    }
+  }
+  if (lines.length === 0) return undefined
+  return ['Per-request overhead by heap size (server CPU µs a request, on − off):', '', '| sampler | route | ~10 MiB heap | ~300 MiB heap | 300 MiB / 10 MiB |', '| --- | --- | ---: | ---: | ---: |', ...lines].join('\n')
+}
+
 /** (max − min) / median, as a percentage. */
 function spread (xs: number[]): number {
   return ((Math.max(...xs) - Math.min(...xs)) / median(xs)) * 100
@@ -379,6 +403,11 @@ async function main (): Promise<void> {
   console.log(table(rows))
   console.log('')
   console.log('Overhead is the extra server time a request costs, read off throughput while 10 connections keep the server busy. Server CPU µs/request is the server process\'s own CPU time (user + system) over the requests it completed: less sensitive to a busy machine or a saturated load generator. The rounds below show the noise.')
+  const growth = heapGrowth(rows)
+  if (growth !== undefined) {
+    console.log('')
+    console.log(growth)
+  }
   console.log('')
   console.log(roundsTable(rows))
   const warning = noiseWarning(rows)

@@ -38,14 +38,40 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   {
     name: 'default',
-    description: 'the toolbar with its default options',
+    description: 'the toolbar with its default options: native allocation sampling within its budget (20 requests a second, bursts of 40)',
     byDefault: true
   },
   {
-    name: 'heap-300mb',
-    description: 'both servers retain ~300 MiB of small objects before listening',
-    byDefault: false,
-    retainMb: 300
+    name: 'no-sampling',
+    description: 'the toolbar without allocation sampling (allocations: false): heap figures, GCs, headers, injection, store',
+    byDefault: true,
+    pluginOptions: { allocations: false }
+  },
+  {
+    name: 'native-all',
+    description: 'the native sampler on every request (allocations.requests: all), ~10 MiB of heap',
+    byDefault: true,
+    pluginOptions: { allocations: { sampler: 'native', requests: 'all' } }
+  },
+  {
+    name: 'native-all-300mb',
+    description: 'the native sampler on every request; both servers retain ~300 MiB of small objects before listening',
+    byDefault: true,
+    retainMb: 300,
+    pluginOptions: { allocations: { sampler: 'native', requests: 'all' } }
+  },
+  {
+    name: 'inspector-all',
+    description: 'the inspector sampler on every request (its stop forces a full GC), ~10 MiB of heap',
+    byDefault: true,
+    pluginOptions: { allocations: { sampler: 'inspector', requests: 'all' } }
+  },
+  {
+    name: 'inspector-all-300mb',
+    description: 'the inspector sampler on every request with ~300 MiB retained: its forced GC grows with the heap',
+    byDefault: true,
+    retainMb: 300,
+    pluginOptions: { allocations: { sampler: 'inspector', requests: 'all' } }
   },
   {
     name: 'precise',
@@ -55,8 +81,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'minimal',
-    description: 'no injection, no Server-Timing, no CPU time: the cost of measuring and storing alone',
+    description: 'no sampling, no injection, no Server-Timing, no CPU time: the cost of measuring and storing alone',
     byDefault: false,
-    pluginOptions: { inject: false, serverTiming: false, cpuTime: false }
+    pluginOptions: { allocations: false, inject: false, serverTiming: false, cpuTime: false }
   }
 ]

@@ -42,8 +42,16 @@ export interface AllocationsOptions {
   intervalBytes?: number
   /** Deepest stack recorded per sample. @default 64 */
   stackDepth?: number
-  /** Which requests are sampled: every profiled one, or only those asking for it (the `x-debug-toolbar-sample: 1` header or the toolbar's toggle). @default 'all' */
-  requests?: 'all' | 'marked'
+  /**
+   * Which requests are sampled. `budget`: every request while you browse, at most `maxPerSecond`
+   * under load (reading a profile costs V8 tens of µs whatever the request: it walks every loaded
+   * script). `all`: every profiled request. `marked`: only requests asking for it (the
+   * `x-debug-toolbar-sample: 1` header or the `fdt-sample=1` cookie), which every mode honours.
+   * @default 'budget'
+   */
+  requests?: 'budget' | 'all' | 'marked'
+  /** The `budget` mode's rate: sampled requests a second, with bursts of twice as many. @default 20 */
+  maxPerSecond?: number
   /** Sites listed per record (the full tree is kept for the flame graph and download). @default 50 */
   maxSites?: number
 }
@@ -53,7 +61,8 @@ export interface ResolvedAllocations {
   sampler: 'auto' | 'native' | 'inspector'
   intervalBytes: number
   stackDepth: number
-  requests: 'all' | 'marked'
+  requests: 'budget' | 'all' | 'marked'
+  maxPerSecond: number
   maxSites: number
 }
 
@@ -76,7 +85,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations'])
-const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxSites'])
+const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxPerSecond', 'maxSites'])
 
 function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
   if (value === undefined) return fallback
@@ -87,7 +96,7 @@ function oneOf<T extends string> (value: unknown, name: string, fallback: T, all
 function resolveAllocations (value: unknown): ResolvedAllocations | false {
   if (value === false) return false
   if (value !== undefined && value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    fail('allocations', `expected true, false or an object { sampler, intervalBytes, stackDepth, requests, maxSites }, got ${describe(value)}`)
+    fail('allocations', `expected true, false or an object { sampler, intervalBytes, stackDepth, requests, maxPerSecond, maxSites }, got ${describe(value)}`)
   }
   const a = (typeof value === 'object' ? value : {}) as Record<string, unknown>
   for (const key of Object.keys(a)) {
@@ -97,7 +106,8 @@ function resolveAllocations (value: unknown): ResolvedAllocations | false {
     sampler: oneOf(a.sampler, 'allocations.sampler', 'auto', ['auto', 'native', 'inspector'] as const),
     intervalBytes: int(a.intervalBytes, 'allocations.intervalBytes', 16384, 256, 16 * 1024 * 1024),
     stackDepth: int(a.stackDepth, 'allocations.stackDepth', 64, 1, 1024),
-    requests: oneOf(a.requests, 'allocations.requests', 'all', ['all', 'marked'] as const),
+    requests: oneOf(a.requests, 'allocations.requests', 'budget', ['budget', 'all', 'marked'] as const),
+    maxPerSecond: int(a.maxPerSecond, 'allocations.maxPerSecond', 20, 1, 100_000),
     maxSites: int(a.maxSites, 'allocations.maxSites', 50, 1, 1000)
   }
 }

@@ -42,7 +42,7 @@ interface RequestState {
   window: MemoryWindow | undefined
   memory: MemoryRecord | undefined
   /** This request's hold on the allocation sampler, why it has none, or undefined when not sampled. */
-  sampling: SamplingWindow | SamplerRefusal | undefined
+  sampling: SamplingWindow | SamplerRefusal | 'over-budget' | undefined
   profile: AllocationProfile | undefined
 }
 
@@ -120,6 +120,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   gcTracker.subscribe(finalizer.onGcReported)
   if (gcProblem !== undefined) app.log.warn(gcProblem)
   const startupNotes = gcProblem === undefined ? [] : [gcProblem]
+  const budget = new SamplingBudget(sampling === false ? 1 : sampling.maxPerSecond)
   let inFlight = 0
   let arrivals = 0
   const warned = new Set<string>()
@@ -284,7 +285,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   function startSampling (request: FastifyRequest, state: RequestState): void {
     if (sampling === false) return
-    if (sampling.requests === 'marked' && !wantsSample(request)) return
+    if (sampling.requests !== 'all' && !wantsSample(request)) {
+      if (sampling.requests === 'marked') return
+      if (!budget.take(performance.now())) {
+        state.sampling = 'over-budget'
+        return
+      }
+    }
     state.sampling = sampler === undefined ? 'failed' : sampler.start()
   }
 
@@ -297,7 +304,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   /** Read this request's samples (right after its heap reading, so the reading excludes them). */
   function collectSamples (state: RequestState): AllocationsRecord | AllocationsSkipped {
-    const hold = state.sampling as SamplingWindow | SamplerRefusal
+    const hold = state.sampling as SamplingWindow | SamplerRefusal | 'over-budget'
     if (typeof hold === 'string') return skippedAllocations(hold)
     const t0 = performance.now()
     let profile: AllocationProfile
@@ -326,8 +333,10 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     }
   }
 
-  function skippedAllocations (why: SamplerRefusal): AllocationsSkipped {
+  function skippedAllocations (why: SamplerRefusal | 'over-budget'): AllocationsSkipped {
     switch (why) {
+      case 'over-budget':
+        return { skipped: 'not-sampled', reason: `Over the sampling budget of ${(sampling as ResolvedAllocations).maxPerSecond} requests a second (allocations.maxPerSecond). Send x-debug-toolbar-sample: 1 to sample a request anyway, or set allocations.requests to 'all'.` }
       case 'busy':
         return { skipped: 'busy', reason: 'Another request held the allocation sampler while this one started (one request owns it at a time): no samples rather than someone else\'s.' }
       case 'owned-elsewhere':
@@ -472,6 +481,31 @@ function cspNonce (reply: FastifyReply): string | undefined {
 function emptyWindow (): MemoryWindow {
   const now = performance.now()
   return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity }
+}
+
+/**
+ * A token bucket: `perSecond` tokens a second, at most twice that many saved up, so a page load's
+ * burst of requests is sampled whole while sustained load is held to the rate.
+ */
+class SamplingBudget {
+  private tokens: number
+  private lastMs = -Infinity
+  private readonly perMs: number
+  private readonly capacity: number
+
+  constructor (perSecond: number) {
+    this.capacity = 2 * perSecond
+    this.tokens = this.capacity
+    this.perMs = perSecond / 1000
+  }
+
+  take (nowMs: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + (nowMs - this.lastMs) * this.perMs)
+    this.lastMs = nowMs
+    if (this.tokens < 1) return false
+    this.tokens--
+    return true
+  }
 }
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */

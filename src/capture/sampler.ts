@@ -80,6 +80,7 @@ export function loadNativeHeap (): NativeHeap | Error {
  * closes (`allocated`).
  */
 export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: number): Sampler {
+  let probe = true
   return {
     kind: 'native',
     meaning: 'allocated',
@@ -96,8 +97,10 @@ export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDep
       }
       // V8 ignores a start while its sampler runs for someone else (an inspector client, another
       // copy of the module): a fresh sampler has no samples but our own (this very check can be
-      // sampled), theirs does. Leave theirs running.
-      if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
+      // sampled), theirs does; leave theirs running. Reading a profile costs tens of µs (V8 walks
+      // every loaded script), so this is checked on the first window and after any failure.
+      if (probe && hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
+      probe = false
       owner = token
       let open = true
       const release = (): void => {
@@ -110,6 +113,9 @@ export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDep
         stop () {
           try {
             return fromNative(heap.v8Profile(), intervalBytes)
+          } catch (err) {
+            probe = true
+            throw err
           } finally {
             release()
           }
