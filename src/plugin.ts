@@ -340,7 +340,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       case 'busy':
         return { skipped: 'busy', reason: 'Another request held the allocation sampler while this one started (one request owns it at a time): no samples rather than someone else\'s.' }
       case 'owned-elsewhere':
-        warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites until it is free')
+        warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites')
         return { skipped: 'owned-elsewhere', reason: 'The heap sampling profiler is in use by someone else in this process (another profiler or an inspector client).' }
       default:
         if (samplerProblem === undefined) warnOnce('sampler', undefined, `the ${sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
@@ -374,6 +374,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (state.eluStart !== undefined) state.loopBusyMs = performance.eventLoopUtilization(state.eluStart).active
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
+    if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
     state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
     if (allocations !== undefined) {
       if ('sites' in allocations) allocations.gcDuringWindow = state.memory.gc.count
@@ -478,9 +479,10 @@ function cspNonce (reply: FastifyReply): string | undefined {
   return typeof n?.script === 'string' ? n.script : undefined
 }
 
+/** The window of a request whose backend failed. */
 function emptyWindow (): MemoryWindow {
   const now = performance.now()
-  return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity }
+  return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity, failed: true }
 }
 
 /**

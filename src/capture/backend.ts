@@ -8,6 +8,8 @@ export interface MemoryWindow {
   externalAfter: number
   /** GCs starting at or after this time were forced by the toolbar (precise mode); Infinity when none. */
   forcedFromMs: number
+  /** The backend failed: every size is 0 and means nothing. */
+  failed?: boolean
 }
 
 /** One request's measurement. stop() is idempotent: a second call returns the same window. */

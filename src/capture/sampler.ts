@@ -99,8 +99,15 @@ export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDep
       // copy of the module): a fresh sampler has no samples but our own (this very check can be
       // sampled), theirs does; leave theirs running. Reading a profile costs tens of µs (V8 walks
       // every loaded script), so this is checked on the first window and after any failure.
-      if (probe && hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
-      probe = false
+      if (probe) {
+        try {
+          if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
+        } catch {
+          heap.stop()
+          return 'failed'
+        }
+        probe = false
+      }
       owner = token
       let open = true
       const release = (): void => {
