@@ -120,13 +120,14 @@ test('a sampler that throws while reading: requests complete without allocation 
 test('GC tracking unavailable: requests complete, every record and the panel say peak and allocated only see the ends, logged once', async (t) => {
   const real = v8.GCProfiler
   ;(v8 as { GCProfiler: unknown }).GCProfiler = class { constructor () { throw new Error('no GC profiler here') } }
-  let app: FastifyInstance | undefined
+  const apps: FastifyInstance[] = []
   t.after(async () => {
     (v8 as { GCProfiler: unknown }).GCProfiler = real
-    await app?.close()
+    for (const a of apps) await a.close()
   })
   const logged = await loggedApp({ allocations: false })
-  app = logged.app
+  const app = logged.app
+  apps.push(app)
   const ids = await threeRequests(app)
   once(logged.warnings, 'GC tracking unavailable')
   const r = await recordOf(app, ids[2])
