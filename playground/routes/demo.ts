@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { actions, facts, html, layout, layoutParts, type LayoutContext } from '../lib/html.ts'
 import { buildReport, REPORT_ROWS } from '../lib/report.ts'
-import { parseRecords, sampleCsv } from '../vendor/fake-dep/index.ts'
+import { parseRecords, sampleCsv } from 'fake-dep'
 
 /** CSV lines parsed by /allocations: about 1 MB allocated inside parseRecords(). */
 const CSV_LINES = 3_200
@@ -69,7 +69,7 @@ export async function demoRoutes (app: FastifyInstance, opts: { ctx: LayoutConte
     return reply.type('text/html; charset=utf-8').send(layout(ctx, {
       title: 'Allocations by function',
       path: '/allocations',
-      lead: html`Two named functions allocate at known places: <code>buildReport()</code> in <code>playground/lib/report.ts</code> (about 2 MB of row objects) and <code>parseRecords()</code> in a dependency-like module, <code>playground/vendor/fake-dep/index.ts</code> (about 1 MB parsing CSV). Their results are summarised and dropped.`,
+      lead: html`Two named functions allocate at known places: <code>buildReport()</code> in <code>playground/lib/report.ts</code> (about 2 MB of row objects) and <code>parseRecords()</code> in a dependency-like module, <code>playground/node_modules/fake-dep/index.js</code> (about 1 MB parsing CSV). Their results are summarised and dropped.`,
       expect: [
         html`<strong>Allocated ≈ 3 MB</strong> or more (the first call also compiles code).`,
         html`<strong>Heap delta ≈ 0</strong>: nothing is kept (a scavenge may even make it negative).`,
