@@ -35,3 +35,10 @@ export const FST_DEBUG_TOOLBAR_FORBIDDEN_HOST = createError(
   'The debug toolbar answers only to a loopback Host (localhost, 127.0.0.1, [::1]); pass your own allow() to serve other names',
   403
 )
+
+/** Answered (404) for a stored request with no allocation samples or call tree to serve; says why. */
+export const FST_DEBUG_TOOLBAR_NO_ALLOCATIONS = createError(
+  'FST_DEBUG_TOOLBAR_NO_ALLOCATIONS',
+  'Request "%s" has no %s: %s',
+  404
+)

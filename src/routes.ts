@@ -10,6 +10,7 @@ import { historyContext } from './panels/history.ts'
 import type { PanelEnv } from './panels/panel.ts'
 import type { ToolbarContext } from './plugin.ts'
 import { summarize, type RequestRecord } from './record.ts'
+import { allocationRoutes, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/ and dist/). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
@@ -24,6 +25,7 @@ const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
 interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
+interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 
 const idParams = {
   type: 'object',
@@ -97,8 +99,12 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     return r
   }
 
-  function env (): PanelEnv {
-    return { prefix: options.prefix, history: store.list().map(summarize) }
+  // Allocation sites' paths are shown relative to where the app was started.
+  const root = process.cwd()
+
+  function env (query?: SitesQuerystring, page = false): PanelEnv {
+    const list = store.list()
+    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page }
   }
 
   async function finalizedList (): Promise<RequestRecord[]> {
@@ -107,6 +113,9 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     if (open !== undefined) await context.settle(open.id)
     return list
   }
+
+  // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
+  await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
   // JSON API (read-only).
 
@@ -131,13 +140,16 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     }
   })
 
-  app.get<{ Params: PanelParams }>('/requests/:id/panels/:panel', {
-    schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] } }
+  app.get<PanelRequest>('/requests/:id/panels/:panel', {
+    schema: {
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] },
+      querystring: sitesQuerySchema
+    }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
-    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env()), prefix: options.prefix })
+    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env(request.query)), prefix: options.prefix })
   })
 
   // Full pages: the history (for API-only apps) and one request with every panel.
@@ -147,9 +159,9 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests })
   })
 
-  app.get<{ Params: IdParams }>('/requests/:id', { schema: { params: idParams } }, async function requestPage (request, reply) {
+  app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
-    const e = env()
+    const e = env(request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
   })

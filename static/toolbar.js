@@ -6,7 +6,7 @@
  * toolbar and ours cannot reach the page. No inline script, no style attribute: it runs under a
  * strict CSP with nonces. Every failure is caught and shown inside the toolbar, never thrown at the page.
  */
-/* global CSS, Element, HTMLElement */
+/* global CSS, Element, HTMLElement, HTMLFormElement, HTMLInputElement, FormData, URLSearchParams */
 
 /** Response header that carries a profiled request's record id. */
 const ID_HEADER = 'x-debug-toolbar-id'
@@ -72,7 +72,11 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
     requests: [{ id, source: 'page', method: '', url: '', statusCode: 0, subtitle, error: '' }],
     statusTimer: undefined,
     /** The button that opened the drawer, focused again when it closes. */
-    opener: undefined
+    opener: undefined,
+    /** The open panel's query (the Memory panel's group-by and filters), '' for none. */
+    panelQuery: '',
+    /** The flame graph drawn in the open panel, if any. */
+    flameGraph: undefined
   }
 
   const host = document.createElement('fdt-toolbar')
@@ -156,6 +160,8 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
 
   root.addEventListener('click', onClick)
   root.addEventListener('keydown', onKeydown)
+  root.addEventListener('submit', onSubmit)
+  root.addEventListener('change', onChange)
 
   function mount () {
     document.body.append(host)
@@ -184,6 +190,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
       else if (action === 'close') closePanel(true)
       else if (action === 'precise') togglePrecise()
       else if (action === 'dismiss') hideAlert()
+      else if (action === 'flamegraph') toggleFlameGraph(target)
     } catch (err) {
       showAlert(messageOf(err))
     }
@@ -199,6 +206,38 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
       handle.focus()
       event.preventDefault()
     }
+  }
+
+  /** A panel's form (the Memory panel's group-by and filters) reloads the panel with its query. */
+  function onSubmit (event) {
+    const form = event.target
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-fdt-panel-form') || state.openPanel === undefined) return
+    event.preventDefault()
+    const params = new URLSearchParams()
+    for (const [name, value] of new FormData(form)) {
+      if (typeof value === 'string' && value.trim() !== '') params.set(name, value.trim())
+    }
+    // Focus goes back to the same control once the panel is redrawn.
+    const active = shadow.activeElement
+    const again = active instanceof HTMLInputElement && active.form === form
+      ? (active.type === 'radio' ? `[name="${cssEscape(active.name)}"][value="${cssEscape(active.value)}"]` : `[name="${cssEscape(active.name)}"]`)
+      : 'button[type="submit"]'
+    state.panelQuery = params.toString()
+    const token = ++state.panelToken
+    const panel = state.openPanel
+    drawerBody.setAttribute('aria-busy', 'true')
+    renderPanel(panel, state.currentId, token, false).finally(() => {
+      if (token !== state.panelToken) return
+      drawerBody.removeAttribute('aria-busy')
+      const control = drawerBody.querySelector(`form[data-fdt-panel-form] ${again}`)
+      if (control instanceof HTMLElement) control.focus()
+    })
+  }
+
+  /** Choosing a group applies at once. */
+  function onChange (event) {
+    const input = event.target
+    if (input instanceof HTMLInputElement && input.type === 'radio' && input.form?.hasAttribute('data-fdt-panel-form')) input.form.requestSubmit()
   }
 
   // Bar.
@@ -271,6 +310,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
     const token = ++state.panelToken
     const forId = state.currentId
     if (state.openPanel === undefined || opener.closest('.fdt-drawer') === null) state.opener = opener
+    if (state.openPanel !== panel) state.panelQuery = ''
     state.openPanel = panel
     drawer.hidden = false
     root.classList.add('fdt-open')
@@ -291,13 +331,16 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
 
   async function renderPanel (panel, forId, token, refreshIfNotFinal) {
     try {
-      const html = await getText(`/requests/${encodeURIComponent(forId)}/panels/${encodeURIComponent(panel)}`)
+      const query = state.panelQuery === '' ? '' : `?${state.panelQuery}`
+      const html = await getText(`/requests/${encodeURIComponent(forId)}/panels/${encodeURIComponent(panel)}${query}`)
       if (token !== state.panelToken) return
+      dropFlameGraph()
       // Server-rendered with every value escaped; innerHTML never runs scripts.
       drawerBody.innerHTML = html
       if (panel === 'history') drawerBody.prepend(pageRequests())
       if (refreshIfNotFinal && drawerBody.querySelector('[data-final="false"]') !== null) {
-        setTimeout(() => { if (token === state.panelToken) renderPanel(panel, forId, token, false) }, REFRESH_WHEN_NOT_FINAL_MS)
+        // Not while a flame graph is drawn or loading: redrawing the panel would throw it away.
+        setTimeout(() => { if (token === state.panelToken && state.flameGraph === undefined) renderPanel(panel, forId, token, false) }, REFRESH_WHEN_NOT_FINAL_MS)
       }
     } catch (err) {
       if (token !== state.panelToken) return
@@ -312,6 +355,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
     state.panelToken++
     drawer.hidden = true
     root.classList.remove('fdt-open')
+    dropFlameGraph()
     drawerBody.replaceChildren()
     syncExpandedButtons()
     if (!restoreFocus) return
@@ -325,6 +369,48 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
   function panelTitle (panel) {
     const p = state.nav?.panels?.find((x) => x.id === panel)
     return p === undefined ? panel.charAt(0).toUpperCase() + panel.slice(1) : String(p.title)
+  }
+
+  // The allocation flame graph (static/flamegraph.js, loaded the first time it is asked for).
+
+  async function toggleFlameGraph (button) {
+    const container = button.closest('.fdt-allocs')?.querySelector('.fdt-flame')
+    if (!(container instanceof HTMLElement)) return
+    const open = button.getAttribute('aria-expanded') === 'true'
+    button.setAttribute('aria-expanded', String(!open))
+    button.textContent = open ? 'Show flame graph' : 'Hide flame graph'
+    container.hidden = open
+    if (open || state.flameGraph !== undefined) return
+    const token = state.panelToken
+    const loading = { destroy () {}, focus () {} }
+    state.flameGraph = loading
+    container.replaceChildren(h('p', { class: 'fdt-loading' }, 'Loading the flame graph…'))
+    try {
+      const { mountFlameGraph } = await import('./flamegraph.js')
+      if (token !== state.panelToken || state.flameGraph !== loading) return
+      const graph = await mountFlameGraph(container, {
+        dataUrl: button.getAttribute('data-src') ?? '',
+        cssHref: button.getAttribute('data-css') ?? '',
+        vendorBase: `${prefix}/vendor/d3-flame-graph/`,
+        nonce,
+        fetchJson: async (url) => (await get(url.slice(prefix.length), 'application/json', false)).json()
+      })
+      if (token !== state.panelToken || state.flameGraph !== loading || !container.isConnected) {
+        graph.destroy()
+        return
+      }
+      state.flameGraph = graph
+      graph.focus()
+    } catch (err) {
+      if (state.flameGraph === loading) state.flameGraph = undefined
+      if (token !== state.panelToken) return
+      container.replaceChildren(h('div', { class: 'fdt-error' }, h('strong', {}, 'Could not draw the flame graph. '), messageOf(err)))
+    }
+  }
+
+  function dropFlameGraph () {
+    state.flameGraph?.destroy()
+    state.flameGraph = undefined
   }
 
   // The page's requests.

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { flameGraph, ROOT_NAME, type FlameNode } from '../src/allocations/flamegraph.ts'
-import { ROOT, profile } from './allocations-fixture.ts'
+import { flameGraph, ROOT_NAME, sourceIndex, type FlameNode } from '../src/allocations/flamegraph.ts'
+import { ROOT, profile, record } from './allocations-fixture.ts'
 
 function flatten (n: FlameNode, depth = 0): string[] {
   return [`${'  '.repeat(depth)}${n.name} ${n.value}/${n.total}`, ...n.children.flatMap((c) => flatten(c, depth + 1))]
@@ -36,4 +36,22 @@ test('labels frames with their relative, source-mapped location and kind of code
   assert.equal(fg.root.children[0]?.category, 'node')
   assert.equal(fg.root.children[1]?.category, 'native')
   assert.equal(fg.root.location, '')
+})
+
+test('gives call tree frames kept without a source-mapped location the one the record\'s sites and stacks have', () => {
+  const p = profile()
+  const handler = p.root.children[0]?.children[0]
+  const report = handler?.children[0]
+  assert.ok(handler !== undefined && report !== undefined)
+  // Copies: the fixture's frames are shared.
+  const { source: _h, ...handlerRaw } = handler.frame
+  const { source: _r, ...reportRaw } = report.frame
+  handler.frame = handlerRaw
+  report.frame = reportRaw
+  assert.equal(flameGraph(p, ROOT).root.children[0]?.children[0]?.children[0]?.location, 'playground/lib/report.js:24')
+  const fg = flameGraph(p, ROOT, sourceIndex(record()))
+  const mappedHandler = fg.root.children[0]?.children[0]
+  assert.equal(mappedHandler?.location, 'playground/routes/demo.ts:64')
+  assert.equal(mappedHandler?.children[0]?.location, 'playground/lib/report.ts:28')
+  assert.equal(sourceIndex(undefined).size, 0)
 })

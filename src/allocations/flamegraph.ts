@@ -3,8 +3,9 @@
  * `{ name, value, children }` with `value` the node's self bytes (the widget adds callees up).
  * Pure: profile and project root in, JSON-ready data out.
  */
+import { siteKey } from './group.ts'
 import { placeFrame, type CodeCategory } from './location.ts'
-import type { AllocationProfile, ProfileNode, SampleMeaning, SamplerKind } from './types.ts'
+import type { AllocationFrame, AllocationProfile, AllocationsRecord, ProfileNode, SampleMeaning, SamplerKind } from './types.ts'
 
 /** One frame of the flame graph. */
 export interface FlameNode {
@@ -37,11 +38,29 @@ export interface FlameGraphData {
 /** The root frame's label. */
 export const ROOT_NAME = 'all sampled allocations'
 
+/** Source-mapped locations a record knows (its sites and their stacks), by frame. */
+export type SourceIndex = ReadonlyMap<string, NonNullable<AllocationFrame['source']>>
+
+/**
+ * The source-mapped locations of a record's sites and stack frames, for call tree frames that
+ * were kept without one.
+ */
+export function sourceIndex (record: Pick<AllocationsRecord, 'sites'> | undefined): SourceIndex {
+  const index = new Map<string, NonNullable<AllocationFrame['source']>>()
+  for (const site of record?.sites ?? []) {
+    for (const f of [site, ...site.stack]) {
+      if (f.source !== undefined) index.set(siteKey(f), f.source)
+    }
+  }
+  return index
+}
+
 /**
  * The flame graph of a profile: frames with no bytes under them are dropped, callees heaviest
- * first, so the widest frames start on the left.
+ * first, so the widest frames start on the left. Frames without a source-mapped location take the
+ * one `sources` has for them.
  */
-export function flameGraph (profile: AllocationProfile, root: string): FlameGraphData {
+export function flameGraph (profile: AllocationProfile, root: string, sources: SourceIndex = new Map()): FlameGraphData {
   let frames = 0
   function convert (node: ProfileNode, isRoot: boolean): FlameNode | undefined {
     const children: FlameNode[] = []
@@ -52,7 +71,8 @@ export function flameGraph (profile: AllocationProfile, root: string): FlameGrap
     const total = node.selfBytes + children.reduce((n, c) => n + c.total, 0)
     if (total <= 0 && !isRoot) return undefined
     children.sort((a, b) => b.total - a.total || a.name.localeCompare(b.name))
-    const placed = placeFrame(node.frame, root)
+    const source = node.frame.source ?? sources.get(siteKey(node.frame))
+    const placed = placeFrame(source === undefined ? node.frame : { ...node.frame, source }, root)
     frames++
     return {
       name: isRoot ? ROOT_NAME : placed.functionName,

@@ -1,5 +1,6 @@
 import { bytes, ms, signedBytes } from '../format.ts'
 import type { GcEventRecord, RequestRecord } from '../record.ts'
+import { allocationsView, type AllocationsView } from './allocations.ts'
 import type { Figure, Panel } from './panel.ts'
 
 /** The heap across the request's window as an SVG polyline: start, each GC (before -> after), end. */
@@ -28,6 +29,8 @@ export interface MemoryContext {
   precise: boolean
   final: boolean
   picture: HeapPicture | undefined
+  /** The "Allocation sites" section: sampled, skipped (and why) or off. */
+  allocations: AllocationsView
 }
 
 const W = 560
@@ -92,7 +95,7 @@ export const memoryPanel: Panel<MemoryContext> = {
   id: 'memory',
   title: 'Memory',
   navSubtitle: (r) => signedBytes(r.memory.heapUsedDelta),
-  context (r) {
+  context (r, env) {
     const m = r.memory
     const gcRows = m.gc.events.map((e) => ({
       kind: e.kind,
@@ -127,7 +130,8 @@ export const memoryPanel: Panel<MemoryContext> = {
       notes: memoryNotes(r),
       precise: m.precise,
       final: m.final,
-      picture: heapPicture(r)
+      picture: heapPicture(r),
+      allocations: allocationsView(r, env)
     }
   }
 }

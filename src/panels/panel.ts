@@ -1,9 +1,18 @@
+import type { SiteQuery } from '../allocations/group.ts'
 import type { RecordSummary, RequestRecord } from '../record.ts'
 
 /** What a panel may know besides its record: the store's summaries (newest first) and where the toolbar lives. */
 export interface PanelEnv {
   prefix: string
   history: readonly RecordSummary[]
+  /** The project root allocation sites' paths are shown relative to (the process's cwd). @default '' (paths shown whole) */
+  root?: string
+  /** How the Memory panel groups and filters allocation sites (the panel's query parameters). @default by function, no filters */
+  sites?: SiteQuery
+  /** Sampled bytes of each stored record that has allocation sites, by id: who the Memory panel offers to compare with. */
+  sampled?: ReadonlyMap<string, number>
+  /** True on the standalone request page (no toolbar script): forms submit to it. @default false */
+  page?: boolean
 }
 
 /** Panels never touch Fastify or backends: input is data, output is data. The template is `templates/<id>.eta`. */
