@@ -279,7 +279,7 @@ test('escapes hostile function names and paths in the panel and on the compare p
 })
 
 test('a real sampled request\'s .heapprofile and flame graph name the function that allocated, in its file', async (t) => {
-  const app = await appWithToolbar({ allocations: true }, (a) => {
+  const app = await appWithToolbar({ allocations: { requests: 'all' } }, (a) => {
     a.get('/report', async () => ({ rows: buildReport().rows.length }))
   })
   t.after(() => app.close())

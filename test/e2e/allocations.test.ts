@@ -1,7 +1,8 @@
 /**
- * Allocation sites in a real browser: the playground with `allocations: true` on 127.0.0.1 and
- * headless Chromium (playwright-core). The Memory panel's sites table, group-by and filters, the
- * flame graph from the keyboard, the .heapprofile download, and the compare page; then the same
+ * Allocation sites in a real browser: the playground sampling every request (`allocations:
+ * { requests: 'all' }`) on 127.0.0.1 and headless Chromium (playwright-core). The Memory panel's
+ * sites table, group-by and filters, the flame graph from the keyboard, the .heapprofile download,
+ * and the compare page; then the same
  * under a strict helmet CSP. Skipped without a browser unless DEBUG_TOOLBAR_REQUIRE_BROWSER=1.
  * Screenshots go to test-results/.
  */
@@ -44,7 +45,8 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
   before(async () => {
     if (!HAVE_BROWSER) throw new Error(`DEBUG_TOOLBAR_REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`)
     mkdirSync(RESULTS, { recursive: true })
-    playground = await buildPlayground({ toolbar: { allocations: true } })
+    // Every request sampled: the default budget (20 a second) is for load, not for what is shown here.
+    playground = await buildPlayground({ toolbar: { allocations: { requests: 'all' } } })
     base = await playground.listen({ host: '127.0.0.1', port: 0 })
     cspApp = await buildCspApp()
     cspBase = await cspApp.listen({ host: '127.0.0.1', port: 0 })
@@ -324,7 +326,7 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
 async function buildCspApp (): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(helmet, { enableCSPNonces: true })
-  await app.register(debugToolbar, { enabled: true, allocations: true })
+  await app.register(debugToolbar, { enabled: true, allocations: { requests: 'all' } })
   app.get('/report', async (_request, reply) => {
     const report = buildReport()
     return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Report</title></head><body><h1>Report</h1><p>${report.rows.length} rows</p></body></html>`)
