@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { flameGraph, sourceIndex } from './allocations/flamegraph.ts'
+import { defaultResolver } from './allocations/sites.ts'
 import { DEFAULT_QUERY, GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from './allocations/group.ts'
 import { toHeapProfile } from './allocations/heapprofile.ts'
 import type { AllocationsRecord } from './allocations/types.ts'
@@ -131,7 +132,7 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
   app.get<{ Params: IdParams }>('/requests/:id/flamegraph.json', { schema: { params: idParams } }, async function flameGraphData (request) {
     const { record, profile } = await profileOf(request.params.id)
     const a = record.memory.allocations
-    return flameGraph(profile, root, sourceIndex(isSampled(a) ? a : undefined))
+    return flameGraph(profile, root, sourceIndex(isSampled(a) ? a : undefined), defaultResolver)
   })
 
   app.get<{ Params: PairParams, Querystring: SitesQuerystring }>('/requests/:id/compare/:other', {

@@ -60,7 +60,7 @@ export function sourceIndex (record: Pick<AllocationsRecord, 'sites'> | undefine
  * first, so the widest frames start on the left. Frames without a source-mapped location take the
  * one `sources` has for them.
  */
-export function flameGraph (profile: AllocationProfile, root: string, sources: SourceIndex = new Map()): FlameGraphData {
+export function flameGraph (profile: AllocationProfile, root: string, sources: SourceIndex = new Map(), resolve?: (f: AllocationFrame) => AllocationFrame): FlameGraphData {
   let frames = 0
   function convert (node: ProfileNode, isRoot: boolean): FlameNode | undefined {
     const children: FlameNode[] = []
@@ -71,7 +71,8 @@ export function flameGraph (profile: AllocationProfile, root: string, sources: S
     const total = node.selfBytes + children.reduce((n, c) => n + c.total, 0)
     if (total <= 0 && !isRoot) return undefined
     children.sort((a, b) => b.total - a.total || a.name.localeCompare(b.name))
-    const source = node.frame.source ?? sources.get(siteKey(node.frame))
+    // Sites carry their mapped locations; other frames are mapped on reading, when a resolver is given.
+    const source = node.frame.source ?? sources.get(siteKey(node.frame)) ?? resolve?.(node.frame).source
     const placed = placeFrame(source === undefined ? node.frame : { ...node.frame, source }, root)
     frames++
     return {

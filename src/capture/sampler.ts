@@ -208,14 +208,14 @@ const OWN_PACKAGES = ['/node_modules/@datadog/pprof/']
 
 /**
  * The toolbar's hooks and the callbacks that resume a request: Fastify runs the rest of the request
- * (the app's code) inside them, so they stay in the tree as pass-through frames without self bytes.
+ * (the app's code) inside them, so they are spliced out of the tree and their children kept.
  */
 const PASS_THROUGH = new Set(['onRequest', 'onSend', 'onResponse', 'onRequestAbort', ''])
 
 /**
  * What the profile does with a frame: the toolbar's own helpers (reading the samples, building
  * headers, injecting) allocate for the toolbar, not the app, and their subtrees are dropped; its
- * hooks are kept without self bytes; everything else is the app's.
+ * hooks pass through; everything else is the app's.
  */
 function ownership (url: string, functionName: string): 'app' | 'pass-through' | 'drop' {
   if (!isOwnFrame(url)) return 'app'
@@ -245,20 +245,34 @@ function frame (functionName: string, url: string, line: number, column: number)
   return { functionName, url, line, column }
 }
 
-function convertChildren<N> (children: N[], convert: (n: N) => ProfileNode | undefined): ProfileNode[] {
-  const out: ProfileNode[] = []
-  for (const c of children) {
-    const p = convert(c)
-    if (p !== undefined) out.push(p)
+/** One node as a sampler reports it, before the toolbar's own frames are taken out. */
+interface RawNode { id: number | undefined, frame: AllocationFrame, selfBytes: number, selfSamples: number }
+
+/**
+ * The app's tree: the toolbar's helpers and what they called are dropped, its hooks are spliced out
+ * (their children hang from the hook's caller), everything else is kept as it was.
+ */
+function appTree<N> (root: N, read: (n: N) => RawNode, childrenOf: (n: N) => N[]): ProfileNode {
+  let nextId = 1
+  function into (n: N, out: ProfileNode[]): void {
+    const raw = read(n)
+    const own = ownership(raw.frame.url, raw.frame.functionName)
+    if (own === 'drop') return
+    if (own === 'pass-through') {
+      for (const c of childrenOf(n)) into(c, out)
+      return
+    }
+    const node: ProfileNode = { id: raw.id ?? nextId++, frame: raw.frame, selfBytes: raw.selfBytes, selfSamples: raw.selfSamples, children: [] }
+    for (const c of childrenOf(n)) into(c, node.children)
+    out.push(node)
   }
-  return out
+  const top: ProfileNode[] = []
+  into(root, top)
+  return top[0] ?? { id: 0, frame: frame('(root)', '', 0, 0), selfBytes: 0, selfSamples: 0, children: [] }
 }
 
 function fromNative (root: NativeNode, intervalBytes: number): AllocationProfile {
-  let nextId = 1
-  function convert (n: NativeNode): ProfileNode | undefined {
-    const own = ownership(n.scriptName, n.name)
-    if (own === 'drop') return undefined
+  function read (n: NativeNode): RawNode {
     let bytes = 0
     let samples = 0
     for (const a of n.allocations) {
@@ -267,34 +281,20 @@ function fromNative (root: NativeNode, intervalBytes: number): AllocationProfile
       bytes += a.sizeBytes * a.count
       samples += Math.round(a.count * (1 - Math.exp(-a.sizeBytes / intervalBytes)))
     }
-    return {
-      id: nextId++,
-      frame: frame(n.name, n.scriptName, n.lineNumber, n.columnNumber),
-      selfBytes: own === 'app' ? bytes : 0,
-      selfSamples: own === 'app' ? samples : 0,
-      children: convertChildren(n.children, convert)
-    }
+    return { id: undefined, frame: frame(n.name, n.scriptName, n.lineNumber, n.columnNumber), selfBytes: bytes, selfSamples: samples }
   }
-  return { sampler: 'native', meaning: 'allocated', intervalBytes, root: convert(root) as ProfileNode }
+  return { sampler: 'native', meaning: 'allocated', intervalBytes, root: appTree(root, read, (n) => n.children) }
 }
 
 function fromInspector (profile: InspectorProfile, intervalBytes: number): AllocationProfile {
   const samplesByNode = new Map<number, number>()
   for (const s of profile.samples) samplesByNode.set(s.nodeId, (samplesByNode.get(s.nodeId) ?? 0) + 1)
-  function convert (n: InspectorNode): ProfileNode | undefined {
+  function read (n: InspectorNode): RawNode {
     const c = n.callFrame
-    const own = ownership(c.url, c.functionName)
-    if (own === 'drop') return undefined
-    return {
-      id: n.id,
-      // The inspector reports 0-based positions; records use 1-based, like editors.
-      frame: frame(c.functionName, c.url, c.lineNumber + 1, c.columnNumber + 1),
-      selfBytes: own === 'app' ? n.selfSize : 0,
-      selfSamples: own === 'app' ? samplesByNode.get(n.id) ?? 0 : 0,
-      children: convertChildren(n.children, convert)
-    }
+    // The inspector reports 0-based positions; records use 1-based, like editors.
+    return { id: n.id, frame: frame(c.functionName, c.url, c.lineNumber + 1, c.columnNumber + 1), selfBytes: n.selfSize, selfSamples: samplesByNode.get(n.id) ?? 0 }
   }
-  return { sampler: 'inspector', meaning: 'retained', intervalBytes, root: convert(profile.head) as ProfileNode }
+  return { sampler: 'inspector', meaning: 'retained', intervalBytes, root: appTree(profile.head, read, (n) => n.children) }
 }
 
 /** The sampler the options ask for, or why there is none; `log` says once what was chosen instead. */
