@@ -36,6 +36,20 @@ export const FST_DEBUG_TOOLBAR_FORBIDDEN_HOST = createError(
   403
 )
 
+/** Answered (403) by a state-changing toolbar route when `Origin` is missing, `null` or not the server's own origin (CSRF). */
+export const FST_DEBUG_TOOLBAR_BAD_ORIGIN = createError(
+  'FST_DEBUG_TOOLBAR_BAD_ORIGIN',
+  'This debug toolbar action needs an Origin header equal to the server\'s own origin (%s); got %s',
+  403
+)
+
+/** Answered (403) by a state-changing toolbar route when the token (drawn when the plugin is registered) is missing or wrong. */
+export const FST_DEBUG_TOOLBAR_BAD_TOKEN = createError(
+  'FST_DEBUG_TOOLBAR_BAD_TOKEN',
+  'This debug toolbar action needs the token from the history page, as the form field "token" or the x-debug-toolbar-token header',
+  403
+)
+
 /** Answered (404) for a stored request with no allocation samples or call tree to serve; says why. */
 export const FST_DEBUG_TOOLBAR_NO_ALLOCATIONS = createError(
   'FST_DEBUG_TOOLBAR_NO_ALLOCATIONS',

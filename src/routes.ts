@@ -1,9 +1,10 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import { FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
+import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
 import { allowLoopback, isLoopbackHost, runAllow } from './options.ts'
 import { PANELS, findPanel } from './panels/index.ts'
 import { historyContext } from './panels/history.ts'
@@ -23,6 +24,12 @@ type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => Fastif
 
 const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
+/** The header a JSON client sends the clear token in; the history page's form sends the field `token`. */
+export const TOKEN_HEADER = 'x-debug-toolbar-token'
+const FORM = 'application/x-www-form-urlencoded'
+/** Largest form body the toolbar parses, in bytes: a token and a little more. */
+const FORM_BODY_LIMIT_BYTES = 1024
+
 interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
@@ -39,6 +46,8 @@ const idParams = {
  */
 export async function routes (app: FastifyInstance, { context }: { context: ToolbarContext }): Promise<void> {
   const { options, store } = context
+  // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
+  const token = randomBytes(32).toString('base64url')
 
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
@@ -57,6 +66,9 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     // Records hold request details: never cached, never sniffed as another type.
     reply.header('cache-control', 'no-store')
     reply.header('x-content-type-options', 'nosniff')
+    // Under `no-referrer` (helmet's default) a browser sends `Origin: null` with a same-origin form
+    // post, which the clear route refuses; `same-origin` still sends no Referer to other sites.
+    reply.header('referrer-policy', 'same-origin')
   })
 
   app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {
@@ -117,10 +129,33 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
   await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
+  // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
+  // app's own parser for the type (e.g. @fastify/formbody) is replaced here and nowhere else.
+  if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM)
+  app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT_BYTES }, function formBody (_request, body, done) {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  // The one state-changing route: POST only, after the allow check, with a same-origin Origin and
+  // the token. A form gets a 303 back to the history page, a JSON client (token in the header) JSON.
+  app.post('/api/requests/clear', { onRequest: sameOrigin }, async function clearRecords (request, reply) {
+    const fromHeader = request.headers[TOKEN_HEADER]
+    const given = fromHeader ?? (request.body as { token?: unknown } | null | undefined)?.token
+    if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
+    const cleared = store.size
+    store.clear()
+    if (fromHeader === undefined) return reply.redirect(`${options.prefix}/`, 303)
+    return { cleared }
+  })
+
   // JSON API (read-only).
 
   app.get('/api/requests', async function listRecords () {
     return await finalizedList()
+  })
+
+  app.get('/api/store', async function storeFigures () {
+    return { size: store.size, sizeBytes: store.sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
   })
 
   app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
@@ -156,7 +191,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
 
   app.get('/', async function historyPage (_request: FastifyRequest, reply) {
     const list = (await finalizedList()).map(summarize)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests })
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
@@ -165,4 +200,32 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
   })
+}
+
+/** Refuse (403) a request whose Origin is missing, `null` or not the server's own origin as its Host names it. */
+async function sameOrigin (request: FastifyRequest): Promise<void> {
+  const own = ownOrigin(request)
+  const given = request.headers.origin
+  if (own === undefined || given !== own) {
+    throw new FST_DEBUG_TOOLBAR_BAD_ORIGIN(own ?? '(no usable Host header)', given === undefined ? 'no Origin header' : JSON.stringify(given.slice(0, 200)))
+  }
+}
+
+/** scheme://host[:port] as a browser serialises it (lower case, default port left out), from the Host header. */
+function ownOrigin (request: FastifyRequest): string | undefined {
+  const host = request.headers.host
+  if (host === undefined || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(host)) return undefined
+  try {
+    return new URL(`${request.protocol}://${host}`).origin
+  } catch {
+    return undefined
+  }
+}
+
+/** Constant-time comparison of a sent token with ours; anything but a string of the same length fails. */
+function tokenMatches (given: unknown, token: string): boolean {
+  if (typeof given !== 'string') return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
