@@ -42,7 +42,7 @@ interface RequestState {
   window: MemoryWindow | undefined
   memory: MemoryRecord | undefined
   /** This request's hold on the allocation sampler, why it has none, or undefined when not sampled. */
-  sampling: SamplingWindow | SamplerRefusal | 'over-budget' | undefined
+  sampling: SamplingWindow | SamplerRefusal | 'over-budget' | 'unavailable' | undefined
   profile: AllocationProfile | undefined
 }
 
@@ -61,10 +61,11 @@ export const ID_HEADER = 'x-debug-toolbar-id'
 const kState = Symbol('fastify-debug-toolbar.state')
 type StatefulRequest = FastifyRequest & { [kState]: RequestState | null }
 
-function unprofiledState (): RequestState {
+/** A request's state as it arrives; a profiled one then gets its id, mode and counters. */
+function newState (profiled: boolean): RequestState {
   return {
     open: true,
-    profiled: false,
+    profiled,
     id: '',
     precise: false,
     measurement: undefined,
@@ -147,29 +148,16 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     inFlight++
     arrivals++
     if ((request.routeOptions.config as { debugToolbar?: boolean }).debugToolbar === false || !isAllowed(request)) {
-      (request as StatefulRequest)[kState] = unprofiledState()
+      (request as StatefulRequest)[kState] = newState(false)
       done()
       return
     }
-    const state: RequestState = {
-      open: true,
-      profiled: true,
-      id: randomUUID(),
-      precise: wantsPrecise(request),
-      measurement: undefined,
-      startedAtMs: Date.now(),
-      cpuStart: undefined,
-      cpu: undefined,
-      eluStart: undefined,
-      loopBusyMs: 0,
-      othersAtStart: inFlight - 1,
-      arrivalsAtStart: arrivals,
-      overheadMs: 0,
-      window: undefined,
-      memory: undefined,
-      sampling: undefined,
-      profile: undefined
-    }
+    const state = newState(true)
+    state.id = randomUUID()
+    state.precise = asks(request, PRECISE_HEADER, PRECISE_COOKIE_RE)
+    state.startedAtMs = Date.now()
+    state.othersAtStart = inFlight - 1
+    state.arrivalsAtStart = arrivals
     ;(request as StatefulRequest)[kState] = state
     if (state.precise) {
       precise.start().then((m) => {
@@ -188,7 +176,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       return
     }
     state.measurement = startMeasurement(request)
-    if (sampling !== false) startSampling(request, state)
+    startSampling(request, state)
     startClocks(state, t0)
     done()
   }
@@ -266,13 +254,6 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
   }
 
-  function wantsPrecise (request: FastifyRequest): boolean {
-    const h = request.headers[PRECISE_HEADER]
-    if (h === '1') return true
-    const cookie = request.headers.cookie
-    return cookie !== undefined && cookie.includes(PRECISE_COOKIE) && PRECISE_COOKIE_RE.test(cookie)
-  }
-
   function startMeasurement (request: FastifyRequest): Measurement {
     try {
       return backend.start()
@@ -285,26 +266,22 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   function startSampling (request: FastifyRequest, state: RequestState): void {
     if (sampling === false) return
-    if (sampling.requests !== 'all' && !wantsSample(request)) {
+    if (sampling.requests !== 'all' && !asks(request, SAMPLE_HEADER, SAMPLE_COOKIE_RE)) {
       if (sampling.requests === 'marked') return
       if (!budget.take(performance.now())) {
         state.sampling = 'over-budget'
         return
       }
     }
-    state.sampling = sampler === undefined ? 'failed' : sampler.start()
+    state.sampling = sampler === undefined ? 'unavailable' : sampler.start()
   }
 
-  function wantsSample (request: FastifyRequest): boolean {
-    const headers = request.raw.headers
-    if (headers[SAMPLE_HEADER] === '1') return true
-    const cookie = headers.cookie
-    return cookie !== undefined && SAMPLE_COOKIE_RE.test(cookie)
-  }
-
-  /** Read this request's samples (right after its heap reading, so the reading excludes them). */
-  function collectSamples (state: RequestState): AllocationsRecord | AllocationsSkipped {
-    const hold = state.sampling as SamplingWindow | SamplerRefusal | 'over-budget'
+  /**
+   * Read this request's samples, after its heap, CPU and loop readings (so none of them counts the
+   * read) and once its figures are built (for the GCs of the window).
+   */
+  function collectSamples (state: RequestState, gcCount: number): AllocationsRecord | AllocationsSkipped {
+    const hold = state.sampling as Exclude<RequestState['sampling'], undefined>
     if (typeof hold === 'string') return skippedAllocations(hold)
     const t0 = performance.now()
     let profile: AllocationProfile
@@ -328,12 +305,12 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       otherSites: summary.otherSites,
       otherBytes: summary.otherBytes,
       overheadMs: round3(performance.now() - t0),
-      gcDuringWindow: 0,
+      gcDuringWindow: gcCount,
       hasProfile: true
     }
   }
 
-  function skippedAllocations (why: SamplerRefusal | 'over-budget'): AllocationsSkipped {
+  function skippedAllocations (why: SamplerRefusal | 'over-budget' | 'unavailable'): AllocationsSkipped {
     switch (why) {
       case 'over-budget':
         return { skipped: 'not-sampled', reason: `Over the sampling budget of ${(sampling as ResolvedAllocations).maxPerSecond} requests a second (allocations.maxPerSecond). Send x-debug-toolbar-sample: 1 to sample a request anyway, or set allocations.requests to 'all'.` }
@@ -342,9 +319,11 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       case 'owned-elsewhere':
         warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites')
         return { skipped: 'owned-elsewhere', reason: 'The heap sampling profiler is in use by someone else in this process (another profiler or an inspector client).' }
-      default:
-        if (samplerProblem === undefined) warnOnce('sampler', undefined, `the ${sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
-        return { skipped: samplerProblem === undefined ? 'failed' : 'unavailable', reason: samplerProblem === undefined ? 'The allocation sampler failed for this request; see the server log.' : `Allocation sampling is unavailable: ${samplerProblem}.` }
+      case 'unavailable':
+        return { skipped: 'unavailable', reason: `Allocation sampling is unavailable: ${samplerProblem ?? 'no sampler'}.` }
+      case 'failed':
+        warnOnce('sampler', undefined, `the ${sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
+        return { skipped: 'failed', reason: 'The allocation sampler failed for this request; see the server log.' }
     }
   }
 
@@ -369,17 +348,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       w = emptyWindow()
     }
     state.window = w
-    const allocations = state.sampling === undefined ? undefined : collectSamples(state)
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
     if (state.eluStart !== undefined) state.loopBusyMs = performance.eventLoopUtilization(state.eluStart).active
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
     state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
-    if (allocations !== undefined) {
-      if ('sites' in allocations) allocations.gcDuringWindow = state.memory.gc.count
-      state.memory.allocations = allocations
-    }
+    if (state.sampling !== undefined) state.memory.allocations = collectSamples(state, state.memory.gc.count)
     return state.memory
   }
 
@@ -483,6 +458,14 @@ function cspNonce (reply: FastifyReply): string | undefined {
 function emptyWindow (): MemoryWindow {
   const now = performance.now()
   return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity, failed: true }
+}
+
+/** The request asks for a mode with `header: 1` or the exact cookie (raw headers: Fastify's request.headers is a getter). */
+function asks (request: FastifyRequest, header: string, cookieRe: RegExp): boolean {
+  const headers = request.raw.headers
+  if (headers[header] === '1') return true
+  const cookie = headers.cookie
+  return cookie !== undefined && cookieRe.test(cookie)
 }
 
 /**

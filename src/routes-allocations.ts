@@ -70,7 +70,8 @@ interface Deps {
 interface IdParams { id: string }
 interface PairParams { id: string, other: string }
 
-const idParams = {
+/** Params schema of every `/:id` toolbar route. */
+export const idParams = {
   type: 'object',
   properties: { id: { type: 'string', maxLength: 64 } },
   required: ['id']

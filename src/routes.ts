@@ -11,7 +11,7 @@ import { historyContext } from './panels/history.ts'
 import type { PanelEnv } from './panels/panel.ts'
 import type { ToolbarContext } from './plugin.ts'
 import { summarize, type RequestRecord } from './record.ts'
-import { allocationRoutes, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
+import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/ and dist/). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
@@ -33,12 +33,6 @@ const FORM_BODY_LIMIT_BYTES = 1024
 interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
-
-const idParams = {
-  type: 'object',
-  properties: { id: { type: 'string', maxLength: 64 } },
-  required: ['id']
-} as const
 
 /**
  * The toolbar's own routes, registered as an encapsulated (non-fp) child under the prefix: pages,

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
 import { Session } from 'node:inspector'
 import type { AllocationFrame, AllocationProfile, ProfileNode, SampleMeaning, SamplerKind } from '../allocations/types.ts'
 
@@ -63,7 +62,7 @@ interface InspectorProfile { head: InspectorNode, samples: Array<{ size: number,
  * Load @datadog/pprof's heap profiler (an optional dependency with prebuilt binaries): the heap
  * module, or the reason it is unavailable.
  */
-export function loadNativeHeap (): NativeHeap | Error {
+function loadNativeHeap (): NativeHeap | Error {
   try {
     const require = createRequire(import.meta.url)
     const pprof = require('@datadog/pprof') as { heap?: NativeHeap }
@@ -79,7 +78,7 @@ export function loadNativeHeap (): NativeHeap | Error {
  * same at any heap size. Samples are objects allocated in the window and not yet collected when it
  * closes (`allocated`).
  */
-export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: number): Sampler {
+function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: number): Sampler {
   let probe = true
   return {
     kind: 'native',
@@ -139,7 +138,7 @@ export function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDep
  * forces a full GC (milliseconds, growing with the heap), after which the samples are exactly what
  * the window allocated and still holds (`retained`).
  */
-export function inspectorSampler (intervalBytes: number, stackDepth: number): Sampler {
+function inspectorSampler (intervalBytes: number, stackDepth: number): Sampler {
   let session: Session | undefined
   function post<T> (method: string, params?: object): T {
     // A session on the main thread answers synchronously.
@@ -203,7 +202,7 @@ export function samplerBusy (): boolean {
 }
 
 /** This package's own code (src/ under tsx, dist/ when built) and the native sampler's JS. */
-const OWN_URLS = [new URL('../', import.meta.url).href]
+const OWN_URL = new URL('../', import.meta.url).href
 const OWN_PACKAGES = ['/node_modules/@datadog/pprof/']
 
 /**
@@ -224,14 +223,9 @@ function ownership (url: string, functionName: string): 'app' | 'pass-through' |
 
 function isOwnFrame (url: string): boolean {
   if (!url.startsWith('file:')) return false
-  for (const own of OWN_URLS) if (url.startsWith(own)) return true
+  if (url.startsWith(OWN_URL)) return true
   for (const p of OWN_PACKAGES) if (url.includes(p)) return true
   return false
-}
-
-/** For tests: treat another folder's scripts as the toolbar's own. */
-export function addOwnPathForTests (path: string): void {
-  OWN_URLS.push(pathToFileURL(path).href)
 }
 
 function hasForeignSamples (n: NativeNode): boolean {

@@ -7,23 +7,17 @@
  * Screenshots go to test-results/.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import helmet from '@fastify/helmet'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { SKIP, launchBrowser, RESULTS } from './browser.ts'
 import debugToolbar from '../../src/index.ts'
 import type { AllocationsRecord } from '../../src/allocations/types.ts'
 import { buildPlayground } from '../../playground/app.ts'
 import { buildReport } from '../../playground/lib/report.ts'
 
-const CHROMIUM = process.env.DEBUG_TOOLBAR_CHROMIUM ?? '/usr/bin/chromium'
-const REQUIRE_BROWSER = process.env.DEBUG_TOOLBAR_REQUIRE_BROWSER === '1'
-const HAVE_BROWSER = existsSync(CHROMIUM)
-const SKIP = !HAVE_BROWSER && !REQUIRE_BROWSER ? `no browser at ${CHROMIUM} (set DEBUG_TOOLBAR_REQUIRE_BROWSER=1 to fail instead)` : false
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
-const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url))
 const PREFIX = '/__debug'
 /** The playground route whose allocations come from named functions, and its top site. */
 const ROUTE = '/allocations'
@@ -43,8 +37,6 @@ let cspBase = ''
 
 describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () => {
   before(async () => {
-    if (!HAVE_BROWSER) throw new Error(`DEBUG_TOOLBAR_REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`)
-    mkdirSync(RESULTS, { recursive: true })
     // Every request sampled: the default budget (20 a second) is for load, not for what is shown here.
     playground = await buildPlayground({ toolbar: { allocations: { requests: 'all' } } })
     base = await playground.listen({ host: '127.0.0.1', port: 0 })
@@ -52,7 +44,7 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
     cspBase = await cspApp.listen({ host: '127.0.0.1', port: 0 })
     // The first call of a route compiles its code: warm it so the pages below show steady figures.
     await fetch(`${base}${ROUTE}`).then((r) => r.text())
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+    browser = await launchBrowser()
   })
 
   after(async () => {

@@ -11,19 +11,14 @@
  * Skipped when the browser is missing, unless DEBUG_TOOLBAR_REQUIRE_BROWSER=1.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { request as httpRequest, createServer, type OutgoingHttpHeaders, type Server } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import helmet from '@fastify/helmet'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { SKIP, launchBrowser } from './browser.ts'
 import debugToolbar from '../../src/index.ts'
 
-const CHROMIUM = process.env.DEBUG_TOOLBAR_CHROMIUM ?? '/usr/bin/chromium'
-const REQUIRE_BROWSER = process.env.DEBUG_TOOLBAR_REQUIRE_BROWSER === '1'
-const HAVE_BROWSER = existsSync(CHROMIUM)
-const SKIP = !HAVE_BROWSER && !REQUIRE_BROWSER ? `no browser at ${CHROMIUM} (set DEBUG_TOOLBAR_REQUIRE_BROWSER=1 to fail instead)` : false
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
 const PREFIX = '/__debug'
 const TEST_TIMEOUT_MS = 240_000
 const ACTION_TIMEOUT_MS = 10_000
@@ -117,8 +112,7 @@ const cases: Record<string, number> = {}
 
 describe('hostile input in a real browser', { skip: SKIP, timeout: 900_000 }, () => {
   before(async () => {
-    if (!HAVE_BROWSER) throw new Error(`DEBUG_TOOLBAR_REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`)
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+    browser = await launchBrowser()
     plain = await attack(false)
     strict = await attack(true)
   })

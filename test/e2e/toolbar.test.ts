@@ -4,20 +4,13 @@
  * Screenshots go to test-results/.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
 import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { SKIP, launchBrowser, RESULTS } from './browser.ts'
 import { buildTestApp } from './app.ts'
 
-const CHROMIUM = process.env.DEBUG_TOOLBAR_CHROMIUM ?? '/usr/bin/chromium'
-const REQUIRE_BROWSER = process.env.DEBUG_TOOLBAR_REQUIRE_BROWSER === '1'
-const HAVE_BROWSER = existsSync(CHROMIUM)
-const SKIP = !HAVE_BROWSER && !REQUIRE_BROWSER ? `no browser at ${CHROMIUM} (set DEBUG_TOOLBAR_REQUIRE_BROWSER=1 to fail instead)` : false
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
-const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url))
 const PREFIX = '/__debug'
 /** Per test, in ms: a test that hangs fails instead of holding the run. */
 const TEST_TIMEOUT_MS = 45_000
@@ -35,13 +28,11 @@ let cspBase = ''
 
 describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
   before(async () => {
-    if (!HAVE_BROWSER) throw new Error(`DEBUG_TOOLBAR_REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`)
-    mkdirSync(RESULTS, { recursive: true })
     app = await buildTestApp()
     base = await app.listen({ host: '127.0.0.1', port: 0 })
     cspApp = await buildTestApp({ csp: true })
     cspBase = await cspApp.listen({ host: '127.0.0.1', port: 0 })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+    browser = await launchBrowser()
   })
 
   after(async () => {
