@@ -284,14 +284,36 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     const hold = state.sampling as Exclude<RequestState['sampling'], undefined>
     if (typeof hold === 'string') return skippedAllocations(hold)
     const t0 = performance.now()
-    let profile: AllocationProfile
+    const w = state.window as MemoryWindow
+    // One global handle per live sample: no new handle and no GC in the window (a GC frees the
+    // handles of collected samples, and of other objects) means no sample to read.
+    const noSamples = !state.precise && gcCount === 0 && w.handlesBefore !== undefined &&
+      w.handlesAfter === w.handlesBefore && w.heapUsedAfter >= w.heapUsedBefore
+    let profile: AllocationProfile | undefined
     try {
-      profile = hold.stop()
+      profile = hold.stop(noSamples)
     } catch (err) {
       warnOnce('sampler', err, `the ${sampler?.kind ?? ''} allocation sampler failed; requests go on without allocation sites`)
       return skippedAllocations('failed')
     }
     const s = sampler as Sampler
+    if (profile === undefined) {
+      return {
+        sampler: s.kind,
+        meaning: s.meaning,
+        intervalBytes: s.intervalBytes,
+        stackDepth: s.stackDepth,
+        sampledBytes: 0,
+        samples: 0,
+        sites: [],
+        otherSites: 0,
+        otherBytes: 0,
+        overheadMs: round3(performance.now() - t0),
+        gcDuringWindow: gcCount,
+        hasProfile: false,
+        unread: true
+      }
+    }
     const summary = summarizeSites(profile, (sampling as ResolvedAllocations).maxSites)
     state.profile = profile
     return {

@@ -4,9 +4,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import v8 from 'node:v8'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { appWithToolbar, forceGc, MiB, recordOf } from './helpers.ts'
 import { buildDoubleArrays, buildPoints } from './fixtures/allocators.ts'
-import type { AllocationsRecord } from '../src/allocations/types.ts'
+import type { AllocationsRecord, ProfileNode } from '../src/allocations/types.ts'
+import { chooseSampler } from '../src/capture/sampler.ts'
 
 let kept: unknown[] = []
 
@@ -106,3 +109,62 @@ test('inspector sampler: what a request allocated and dropped is not retained', 
   const points = a.sites.find((s) => s.functionName === 'buildPoints')
   assert.ok(points === undefined || points.bytes < 0.5 * MiB, `buildPoints retained ${points?.bytes ?? 0} bytes`)
 })
+
+test('native sampler: one global handle per live sample, so a window with no new handle and no GC rarely hides a sample', async (t) => {
+  const sampler = chooseSampler('native', 16384, 64, () => {})
+  assert.ok(!(sampler instanceof Error), 'the native sampler loads here')
+  let judged = 0
+  let sampledWindows = 0
+  /** Windows with samples but no new handle (another handle was released meanwhile): their samples would be skipped. */
+  const missed: number[] = []
+  /** Windows with a new handle but no sample: read for nothing, harmless. */
+  let extraReads = 0
+  for (let i = 0; i < 600; i++) {
+    const before = v8.getHeapStatistics()
+    const hold = sampler.start()
+    assert.ok(typeof hold === 'object', `window ${i} opened (${String(hold)})`)
+    // 0 to ~100 KB of small objects: from "surely no sample" to "surely several".
+    const n = (i % 12) * 250
+    const made: Array<{ i: number }> = []
+    for (let j = 0; j < n; j++) made.push({ i: j })
+    kept.push(made)
+    const after = v8.getHeapStatistics()
+    const profile = hold.stop(false)
+    assert.ok(profile !== undefined)
+    if (kept.length > 20) kept.shift()
+    if (after.used_heap_size < before.used_heap_size) continue // a GC ran inside the window: always read
+    judged++
+    const samples = sampleCount(profile.root)
+    const newHandle = after.used_global_handles_size !== before.used_global_handles_size
+    if (samples > 0) sampledWindows++
+    if (samples > 0 && !newHandle) missed.push(samples)
+    if (samples === 0 && newHandle) extraReads++
+  }
+  kept = []
+  t.diagnostic(`${judged} windows without a GC, ${sampledWindows} with samples; skipped with samples: ${missed.length} (${missed.join(', ') || 'none'} samples); read with none: ${extraReads}`)
+  assert.ok(judged > 400 && sampledWindows > 200)
+  assert.ok(missed.length <= judged / 100, `${missed.length} windows would have lost samples`)
+  for (const m of missed) assert.ok(m <= 2, `a skipped window had ${m} samples`)
+})
+
+test('native sampler: a request with no sample skips the read and says so; one with samples is read', (t) => {
+  // At one sample a MiB, a ~2 KB request is rarely sampled; an 8 MiB one always is.
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/skip-read.ts', import.meta.url))], { encoding: 'utf8', timeout: 60_000 })
+  const { tiny, big } = JSON.parse(out.trim().split('\n').at(-1) as string) as { tiny: AllocationsRecord[], big: { unread?: boolean, samples: number, top?: string } }
+  const unread = tiny.filter((a) => a.unread === true)
+  t.diagnostic(`${unread.length} of ${tiny.length} tiny requests skipped the read`)
+  for (const a of unread) {
+    assert.equal(a.samples, 0)
+    assert.equal(a.hasProfile, false)
+    assert.deepEqual(a.sites, [])
+  }
+  assert.ok(unread.length >= 12, `${unread.length} of 20 tiny requests skipped the read`)
+  assert.notEqual(big.unread, true)
+  assert.ok(big.samples > 0 && big.top === 'buildDoubleArrays', JSON.stringify(big))
+})
+
+function sampleCount (n: ProfileNode): number {
+  let c = n.selfSamples
+  for (const k of n.children) c += sampleCount(k)
+  return c
+}

@@ -63,6 +63,11 @@ export interface AllocationsRecord {
   gcDuringWindow: number
   /** Whether the full call tree is kept (for the flame graph and the .heapprofile download). */
   hasProfile: boolean
+  /**
+   * V8 took no sample in this window (no new sample handle, no GC), so the profile was not read:
+   * reading costs tens of µs however little was sampled, because V8 walks every loaded script.
+   */
+  unread?: boolean
 }
 
 /**

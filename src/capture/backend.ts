@@ -8,6 +8,13 @@ export interface MemoryWindow {
   externalAfter: number
   /** GCs starting at or after this time were forced by the toolbar (precise mode); Infinity when none. */
   forcedFromMs: number
+  /**
+   * V8's used global-handle bytes at both readings, when the backend reads them. The allocation
+   * sampler keeps one handle per live sample, so equal readings around a window that met no GC
+   * mean it took no sample and its profile need not be read.
+   */
+  handlesBefore?: number
+  handlesAfter?: number
   /** The backend failed: every size is 0 and means nothing. */
   failed?: boolean
 }

@@ -11,12 +11,14 @@ class HeapMeasurement implements Measurement {
   readonly startMs: number
   readonly heapUsedBefore: number
   readonly externalBefore: number
+  readonly handlesBefore: number
   private window: MemoryWindow | undefined
 
   constructor () {
     const s = v8.getHeapStatistics()
     this.heapUsedBefore = s.used_heap_size
     this.externalBefore = s.external_memory
+    this.handlesBefore = s.used_global_handles_size
     this.startMs = performance.now()
   }
 
@@ -31,6 +33,8 @@ class HeapMeasurement implements Measurement {
       heapUsedAfter: s.used_heap_size,
       externalBefore: this.externalBefore,
       externalAfter: s.external_memory,
+      handlesBefore: this.handlesBefore,
+      handlesAfter: s.used_global_handles_size,
       forcedFromMs: Infinity
     }
     return this.window

@@ -11,8 +11,12 @@ let owner: object | null = null
 
 /** A request's hold on the profiler. */
 export interface SamplingWindow {
-  /** Read the samples and give the profiler back. Throws when the sampler failed; the profiler is released either way. */
-  stop (): AllocationProfile
+  /**
+   * Read the samples and give the profiler back; undefined when `noSamples` says V8 took none and
+   * this sampler can skip the read (the native one: reading walks every loaded script). Throws when
+   * the sampler failed; the profiler is released either way.
+   */
+  stop (noSamples: boolean): AllocationProfile | undefined
   /** Give the profiler back without reading (an aborted request). */
   abandon (): void
 }
@@ -116,9 +120,9 @@ function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: num
         heap.stop()
       }
       return {
-        stop () {
+        stop (noSamples) {
           try {
-            return fromNative(heap.v8Profile(), intervalBytes)
+            return noSamples ? undefined : fromNative(heap.v8Profile(), intervalBytes)
           } catch (err) {
             probe = true
             throw err

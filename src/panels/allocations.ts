@@ -95,7 +95,9 @@ export function allocationNotes (a: AllocationsRecord): string[] {
   if (a.meaning === 'allocated' && a.gcDuringWindow > 0) {
     notes.push(`${a.gcDuringWindow} GC${a.gcDuringWindow === 1 ? '' : 's'} ran during this request: objects ${a.gcDuringWindow === 1 ? 'it' : 'they'} freed are missing from these samples, so the sites can add up to less than Allocated above.`)
   }
-  if (a.samples < 10) {
+  if (a.unread === true) {
+    notes.push(`V8 took no sample while this request ran (it allocated less than the ${bytes(a.intervalBytes)} or so between samples), so there was nothing to read: an empty profile, not a missing one.`)
+  } else if (a.samples < 10) {
     notes.push(`Only ${a.samples} sample${a.samples === 1 ? '' : 's'}: at one sample every ${bytes(a.intervalBytes)} or so, small sites come and go between requests. A smaller intervalBytes gives more detail at more cost.`)
   }
   notes.push('V8 credits allocations to the function they happened in, located where the function is defined; small functions inlined by the optimiser are credited to their caller. Buffers are not sampled (see External above).')
