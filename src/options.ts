@@ -153,10 +153,12 @@ export function runAllow (allow: ResolvedOptions['allow'], request: FastifyReque
  */
 export function allowLoopback (request: FastifyRequest): boolean {
   if (!isLoopbackAddress(request.raw.socket?.remoteAddress)) return false
-  // The raw headers: Fastify's request.headers is a getter, and this runs on every request.
   const headers = request.raw.headers
-  const xff = headers['x-forwarded-for']
-  const forwarded = headers.forwarded
+  return forwardingIsLoopback(headers['x-forwarded-for'], headers.forwarded)
+}
+
+/** The header half of allowLoopback: no X-Forwarded-For or Forwarded, or only loopback clients in them. */
+export function forwardingIsLoopback (xff: string | string[] | undefined, forwarded: string | string[] | undefined): boolean {
   if (xff === undefined && forwarded === undefined) return true
   return (xff === undefined || forwardedForLoopback(xff, false)) && (forwarded === undefined || forwardedForLoopback(forwarded, true))
 }

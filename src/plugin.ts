@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { performance, type EventLoopUtilization } from 'node:perf_hooks'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Measurement, MemoryWindow } from './capture/backend.ts'
@@ -13,26 +14,37 @@ import { summarizeSites } from './allocations/sites.ts'
 import type { AllocationProfile, AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 import { signedBytes } from './format.ts'
 import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
-import { resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedAllocations, type ResolvedOptions } from './options.ts'
+import { captureHeaderBlock, captureHeaderMap, createRedactor, NO_HEADERS, scanRequestHeaders, type StoredHeaders } from './headers.ts'
+import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedAllocations, type ResolvedOptions } from './options.ts'
 import type { MemoryRecord, RequestRecord } from './record.ts'
-import { redactHeaders, redactQuery, redactUrl } from './redact.ts'
+import { redactQuery, redactUrl } from './redact.ts'
 import { routes } from './routes.ts'
 import { appendServerTiming, serverTimingValue } from './server-timing.ts'
 import { createStore, type RequestStore } from './store.ts'
 
-/** Per-request state, from onRequest to onResponse. */
+/** Per-request state, from onRequest to onSend (where the record is built and stored). */
 interface RequestState {
-  /** Still counted in flight. */
+  /** Still counted in flight (until onSend, or until the sweep finds the request gone). */
   open: boolean
   /** Measured, headed and stored (allowed client, route not opted out). */
   profiled: boolean
+  /** The request and its response while in flight, for the sweep; null once closed. */
+  raw: IncomingMessage | null
+  res: ServerResponse | null
+  /** Index in the in-flight list, -1 once closed. */
+  slot: number
   id: string
+  route: string
+  remoteAddress: string
+  headers: StoredHeaders
   precise: boolean
+  /** Sampling asked for by header or cookie. */
+  sampleAsked: boolean
   measurement: Measurement | PreciseMeasurement | undefined
-  startedAtMs: number
   cpuStart: NodeJS.CpuUsage | undefined
   cpu: NodeJS.CpuUsage | undefined
-  eluStart: EventLoopUtilization | undefined
+  /** The event loop's idle time when the window opened, ms; loop busy time once it closed. */
+  idleStartMs: number
   loopBusyMs: number
   /** Requests in flight when this one arrived, and the arrival counter then. */
   othersAtStart: number
@@ -62,17 +74,23 @@ const kState = Symbol('fastify-debug-toolbar.state')
 type StatefulRequest = FastifyRequest & { [kState]: RequestState | null }
 
 /** A request's state as it arrives; a profiled one then gets its id, mode and counters. */
-function newState (profiled: boolean): RequestState {
+function newState (raw: IncomingMessage, res: ServerResponse): RequestState {
   return {
     open: true,
-    profiled,
+    profiled: false,
+    raw,
+    res,
+    slot: -1,
     id: '',
+    route: '',
+    remoteAddress: '',
+    headers: NO_HEADERS,
     precise: false,
+    sampleAsked: false,
     measurement: undefined,
-    startedAtMs: 0,
     cpuStart: undefined,
     cpu: undefined,
-    eluStart: undefined,
+    idleStartMs: 0,
     loopBusyMs: 0,
     othersAtStart: 0,
     arrivalsAtStart: 0,
@@ -83,6 +101,14 @@ function newState (profiled: boolean): RequestState {
     profile: undefined
   }
 }
+
+/** The event loop's idle-time counter (read at both ends of a window for its busy time). */
+const nodeTiming = performance.nodeTiming
+/** performance.now() is ms after this epoch time. */
+const timeOrigin = performance.timeOrigin
+/** How often (ms, at most) the in-flight list is checked for requests that will never reach onSend. */
+const SWEEP_MS = 100
+const EMPTY_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 /** Everything the toolbar's routes need from the plugin. */
 export interface ToolbarContext {
@@ -122,15 +148,21 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   if (gcProblem !== undefined) app.log.warn(gcProblem)
   const startupNotes = gcProblem === undefined ? [] : [gcProblem]
   const budget = new SamplingBudget(sampling === false ? 1 : sampling.maxPerSecond)
-  let inFlight = 0
+  const redactor = createRedactor(redact)
+  /** Requests between onRequest and onSend, for `overlapping` and the sweep. */
+  const inFlight: RequestState[] = []
   let arrivals = 0
+  let sweptAtMs = 0
+  /** The request of this app holding the allocation sampler, if any. */
+  let holder: RequestState | null = null
   const warned = new Set<string>()
 
+  // Everything happens in onRequest and onSend: an onResponse hook makes Fastify add two response
+  // listeners and a closure to every request (5% of a hello-world's throughput here, even empty),
+  // and an onRequestAbort hook a 'close' listener (1-3%).
   app.decorateRequest(kState, null)
   app.addHook('onRequest', onRequest)
   app.addHook('onSend', onSend)
-  app.addHook('onResponse', onResponse)
-  app.addHook('onRequestAbort', onRequestAbort)
   app.addHook('onClose', onClose)
 
   const context: ToolbarContext = { options, store, settle: (id) => finalizer.settle(id) }
@@ -138,101 +170,109 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   // Hooks, in the order a request meets them.
 
-  function onRequest (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const t0 = performance.now()
     const url = request.url
     if (url.startsWith(prefix) && (url.length === prefix.length || url.charCodeAt(prefix.length) === 47 /* / */ || url.charCodeAt(prefix.length) === 63 /* ? */)) {
       done()
       return
     }
-    inFlight++
     arrivals++
-    if ((request.routeOptions.config as { debugToolbar?: boolean }).debugToolbar === false || !isAllowed(request)) {
-      (request as StatefulRequest)[kState] = newState(false)
+    if (inFlight.length > 0 && t0 - sweptAtMs > SWEEP_MS) sweep(t0)
+    const raw = request.raw
+    const state = newState(raw, reply.raw)
+    open(state)
+    ;(request as StatefulRequest)[kState] = state
+    const ro = request.routeOptions
+    if ((ro.config as { debugToolbar?: boolean }).debugToolbar === false) {
       done()
       return
     }
-    const state = newState(true)
+    const remoteAddress = raw.socket?.remoteAddress
+    // The default check reads the socket first and the headers only for a loopback peer.
+    if (allow === allowLoopback && !isLoopbackAddress(remoteAddress)) {
+      done()
+      return
+    }
+    const scan = scanRequestHeaders(raw.rawHeaders, redactor)
+    if (allow === allowLoopback ? !forwardingIsLoopback(scan.forwardedFor, scan.forwarded) : !isAllowed(request)) {
+      done()
+      return
+    }
+    state.profiled = true
     state.id = randomUUID()
-    state.precise = asks(request, PRECISE_HEADER, PRECISE_COOKIE_RE)
-    state.startedAtMs = Date.now()
-    state.othersAtStart = inFlight - 1
+    state.route = ro.url ?? ''
+    state.remoteAddress = remoteAddress ?? ''
+    state.headers = scan.headers
+    state.precise = scan.precise === '1' || (scan.cookie !== undefined && PRECISE_COOKIE_RE.test(scan.cookie))
+    state.sampleAsked = scan.sample === '1' || (scan.cookie !== undefined && SAMPLE_COOKIE_RE.test(scan.cookie))
+    state.othersAtStart = inFlight.length - 1
     state.arrivalsAtStart = arrivals
-    ;(request as StatefulRequest)[kState] = state
     if (state.precise) {
       precise.start().then((m) => {
         state.measurement = m
-        startSampling(request, state)
+        startSampling(state, t0)
         startClocks(state, t0)
         done()
       }, (err: unknown) => {
         warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
         state.measurement = backend.start()
-        startSampling(request, state)
+        startSampling(state, t0)
         startClocks(state, t0)
         done()
       })
       return
     }
     state.measurement = startMeasurement(request)
-    startSampling(request, state)
+    startSampling(state, t0)
     startClocks(state, t0)
     done()
   }
 
   function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     const state = (request as StatefulRequest)[kState]
-    if (state === null || !state.profiled || state.window !== undefined) {
+    if (state === null || !state.open) {
+      done(null, payload)
+      return
+    }
+    if (!state.profiled || request.raw.destroyed) {
+      // Not ours to measure, or the client went away: no headers and no record.
+      abandon(state)
       done(null, payload)
       return
     }
     const t0 = performance.now()
     if (state.precise) {
       (state.measurement as PreciseMeasurement).settle().then(
-        () => done(null, finishSend(reply, payload, state, t0)),
+        () => { send(reply, payload, state, t0, done) },
         (err: unknown) => {
           warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
-          done(null, finishSend(reply, payload, state, t0))
+          send(reply, payload, state, t0, done)
         })
       return
     }
-    done(null, finishSend(reply, payload, state, t0))
+    send(reply, payload, state, t0, done)
   }
 
-  function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const state = (request as StatefulRequest)[kState]
-    if (state === null) {
-      done()
-      return
-    }
-    closeState(state)
-    if (!state.profiled) {
-      done()
-      return
-    }
-    const t0 = performance.now()
+  /** Close the window, head (and maybe inject) the response, let Fastify write it, then store the record. */
+  function send (reply: FastifyReply, payload: unknown, state: RequestState, t0: number, done: (err: null, payload: unknown) => void): void {
+    const out = finishSend(reply, payload, state, t0)
+    close(state)
+    done(null, out)
+    // Every onSend hook after this one was synchronous when the response is already written: its
+    // header block is then exactly what went out.
+    const t1 = performance.now()
     try {
-      // A hijacked reply never meets onSend: close the window now.
-      if (state.memory === undefined) closeWindow(state)
-      const record = buildRecord(request, reply, state)
+      const block = (reply.raw as ServerResponse & { _header?: unknown })._header
+      const headers = typeof block === 'string' ? captureHeaderBlock(block, redactor) : captureHeaderMap(reply.getHeaders(), redactor)
+      const record = buildRecord(reply, state, headers)
       store.save(record, state.profile)
       finalizer.finalizeLater(record.id, state.window as MemoryWindow, record.memory)
-      record.memory.overheadMs = round3(state.overheadMs + performance.now() - t0)
+      record.memory.overheadMs = round3(state.overheadMs + performance.now() - t1)
     } catch (err) {
       warnOnce('record', err, 'could not store a request record')
     }
-    done()
-  }
-
-  function onRequestAbort (request: FastifyRequest, done: HookHandlerDoneFunction): void {
-    const state = (request as StatefulRequest)[kState]
-    if (state !== null) {
-      closeState(state)
-      state.profiled = false
-      if (typeof state.sampling === 'object') state.sampling.abandon()
-    }
-    done()
   }
 
   async function onClose (): Promise<void> {
@@ -245,6 +285,50 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   }
 
   // Helpers.
+
+  function open (state: RequestState): void {
+    state.slot = inFlight.length
+    inFlight.push(state)
+  }
+
+  /** No longer in flight (its window is closed, or it will never reach onSend). */
+  function close (state: RequestState): void {
+    if (!state.open) return
+    state.open = false
+    const last = inFlight.pop() as RequestState
+    if (last !== state) {
+      inFlight[state.slot] = last
+      last.slot = state.slot
+    }
+    state.slot = -1
+    state.raw = null
+    state.res = null
+  }
+
+  /** Close a request that will not be measured: give back the sampler, store nothing. */
+  function abandon (state: RequestState): void {
+    close(state)
+    state.profiled = false
+    if (typeof state.sampling === 'object') {
+      state.sampling.abandon()
+      state.sampling = undefined
+    }
+    if (holder === state) holder = null
+  }
+
+  /** A request that will never reach onSend: the client went away, or the reply was hijacked and ended. */
+  function gone (state: RequestState): boolean {
+    return state.raw === null || state.raw.destroyed || (state.res as ServerResponse).writableEnded
+  }
+
+  /** Close the in-flight requests that will never reach onSend (there are no per-request abort listeners). */
+  function sweep (now: number): void {
+    sweptAtMs = now
+    for (let i = inFlight.length - 1; i >= 0; i--) {
+      const state = inFlight[i] as RequestState
+      if (gone(state)) abandon(state)
+    }
+  }
 
   function isAllowed (request: FastifyRequest): boolean {
     return runAllow(allow, request, onAllowError)
@@ -264,18 +348,25 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     }
   }
 
-  function startSampling (request: FastifyRequest, state: RequestState): void {
+  function startSampling (state: RequestState, now: number): void {
     if (sampling === false) return
-    if (sampling.requests !== 'all' && !asks(request, SAMPLE_HEADER, SAMPLE_COOKIE_RE)) {
+    if (sampling.requests !== 'all' && !state.sampleAsked) {
       if (sampling.requests === 'marked') return
-      if (!budget.take(performance.now())) {
+      if (!budget.take(now)) {
         state.sampling = 'over-budget'
         return
       }
     }
-    state.sampling = sampler === undefined ? 'unavailable' : sampler.start()
+    if (sampler === undefined) {
+      state.sampling = 'unavailable'
+      return
+    }
+    // The holder may have gone without reaching onSend: take the sampler back.
+    if (holder !== null && gone(holder)) abandon(holder)
+    const hold = sampler.start()
+    state.sampling = hold
+    if (typeof hold === 'object') holder = state
   }
-
   /**
    * Read this request's samples, after its heap, CPU and loop readings (so none of them counts the
    * read) and once its figures are built (for the GCs of the window).
@@ -290,6 +381,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     const noSamples = !state.precise && gcCount === 0 && w.handlesBefore !== undefined &&
       w.handlesAfter === w.handlesBefore && w.heapUsedAfter >= w.heapUsedBefore
     let profile: AllocationProfile | undefined
+    holder = null
     try {
       profile = hold.stop(noSamples)
     } catch (err) {
@@ -350,15 +442,9 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   }
 
   function startClocks (state: RequestState, t0: number): void {
-    state.eluStart = performance.eventLoopUtilization()
+    state.idleStartMs = nodeTiming.idleTime
     if (cpuTime) state.cpuStart = process.cpuUsage()
     state.overheadMs += performance.now() - t0
-  }
-
-  function closeState (state: RequestState): void {
-    if (!state.open) return
-    state.open = false
-    inFlight--
   }
 
   function closeWindow (state: RequestState): MemoryRecord {
@@ -371,7 +457,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     }
     state.window = w
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
-    if (state.eluStart !== undefined) state.loopBusyMs = performance.eventLoopUtilization(state.eluStart).active
+    // Busy = elapsed - idle (what eventLoopUtilization computes, without its objects).
+    state.loopBusyMs = Math.max(0, (w.endMs - w.startMs) - (nodeTiming.idleTime - state.idleStartMs))
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
@@ -383,9 +470,9 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   function finishSend (reply: FastifyReply, payload: unknown, state: RequestState, t0: number): unknown {
     try {
       const m = closeWindow(state)
-      // Our headers go straight onto the raw response (Fastify merges its own over them in
-      // writeHead): measured 2 µs a header cheaper per request than reply.header().
-      reply.raw.setHeader(ID_HEADER, state.id)
+      // Into Fastify's header map, not onto reply.raw: a header on the raw response makes Node's
+      // writeHead set each of Fastify's headers one by one (2 µs of CPU a request more here).
+      reply.header(ID_HEADER, state.id)
       let out = payload
       if (inject && (typeof payload === 'string' || Buffer.isBuffer(payload))) out = maybeInject(reply, payload, state, m)
       if (serverTiming) {
@@ -403,9 +490,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
           precise: m.precise,
           sampling: m.allocations !== undefined && 'sites' in m.allocations ? { sampler: m.allocations.sampler, overheadMs: m.allocations.overheadMs } : undefined
         })
-        // The app's own entries live in Fastify's header map: append there so writeHead keeps both.
-        if (appTiming === undefined) reply.raw.setHeader('server-timing', ours)
-        else reply.header('server-timing', appendServerTiming(appTiming, ours))
+        reply.header('server-timing', appTiming === undefined ? ours : appendServerTiming(appTiming, ours))
       }
       state.overheadMs += performance.now() - t0
       return out
@@ -429,34 +514,35 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     return typeof payload === 'string' ? injectIntoString(payload, snippet) : injectIntoBuffer(payload, snippet)
   }
 
-  function buildRecord (request: FastifyRequest, reply: FastifyReply, state: RequestState): RequestRecord {
+  function buildRecord (reply: FastifyReply, state: RequestState, responseHeaders: StoredHeaders): RequestRecord {
     const w = state.window as MemoryWindow
     const cpu = state.cpu
     const end = state.precise && Number.isFinite(w.forcedFromMs) ? w.forcedFromMs : w.endMs
     const durationMs = round3(end - w.startMs)
+    const request = reply.request
+    const url = request.url
+    const hasQuery = url.includes('?')
     return {
       id: state.id,
       method: request.method,
-      url: redactUrl(request.url, redact),
-      route: request.routeOptions.url ?? '',
+      url: hasQuery ? redactUrl(url, redact) : url,
+      route: state.route,
       statusCode: reply.statusCode,
       durationMs,
-      startedAt: state.startedAtMs,
+      startedAt: Math.round(timeOrigin + w.startMs),
       cpu: {
-        // The busy-time readings bracket the window a few µs wider than the heap readings.
         loopBusyMs: Math.min(round3(state.loopBusyMs), durationMs),
         userMs: cpu === undefined ? null : round3(cpu.user / 1000),
         systemMs: cpu === undefined ? null : round3(cpu.system / 1000)
       },
       request: {
-        headers: redactHeaders(request.headers, redact),
-        query: redactQuery(request.query, redact),
-        remoteAddress: request.raw.socket?.remoteAddress ?? '',
+        headers: state.headers,
+        query: hasQuery ? redactQuery(request.query, redact) : EMPTY_QUERY,
+        remoteAddress: state.remoteAddress,
         httpVersion: request.raw.httpVersion
       },
       response: {
-        // The raw response's copy: cheaper than Reply.getHeaders(), and complete once headers are sent.
-        headers: redactHeaders(reply.raw.getHeaders(), redact),
+        headers: responseHeaders,
         contentType: String(reply.getHeader('content-type') ?? '')
       },
       memory: state.memory as MemoryRecord
@@ -480,14 +566,6 @@ function cspNonce (reply: FastifyReply): string | undefined {
 function emptyWindow (): MemoryWindow {
   const now = performance.now()
   return { startMs: now, endMs: now, heapUsedBefore: 0, heapUsedAfter: 0, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity, failed: true }
-}
-
-/** The request asks for a mode with `header: 1` or the exact cookie (raw headers: Fastify's request.headers is a getter). */
-function asks (request: FastifyRequest, header: string, cookieRe: RegExp): boolean {
-  const headers = request.raw.headers
-  if (headers[header] === '1') return true
-  const cookie = headers.cookie
-  return cookie !== undefined && cookieRe.test(cookie)
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { StoredHeaders } from './headers.ts'
 import type { AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 /**
  * The per-request record: plain data, JSON-serialisable. Bytes are bytes, times are milliseconds.
@@ -74,13 +75,15 @@ export interface RequestRecord {
    */
   cpu: { loopBusyMs: number, userMs: number | null, systemMs: number | null }
   request: {
-    headers: Record<string, string>
+    /** Serialised as `{ name: value }` (lower-case names); kept in a cheaper form until read. */
+    headers: StoredHeaders
     query: Record<string, string>
     remoteAddress: string
     httpVersion: string
   }
   response: {
-    headers: Record<string, string>
+    /** What was sent, when the toolbar could see it written (status line aside); else what the app set. */
+    headers: StoredHeaders
     contentType: string
   }
   memory: MemoryRecord

@@ -23,8 +23,24 @@ export function compactBytes (n: number): string {
   let v = Math.abs(n)
   let u = 0
   while (v >= 1000 && u < UNITS.length - 1) { v /= 1000; u++ }
-  const text = u === 0 ? String(v) : v.toFixed(v >= 100 ? 0 : 1)
+  // Integer arithmetic rather than toFixed: small integers print from V8's number-string cache.
+  let text: string
+  if (u === 0) {
+    text = String(v)
+  } else if (v >= 100) {
+    text = String(Math.round(v))
+  } else {
+    const tenths = Math.round(v * 10)
+    text = tenths >= 1000 ? String(tenths / 10) : `${Math.floor(tenths / 10)}.${tenths % 10}`
+  }
   return (n < 0 ? '-' : '') + text + (UNITS[u] as string)
+}
+
+/** Milliseconds with three decimals (µs), as toFixed(3) would print them. */
+export function fixedMs (ms: number): string {
+  const us = Math.round(Math.max(0, ms) * 1000)
+  const frac = us % 1000
+  return `${Math.floor(us / 1000)}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`
 }
 
 function signed (n: number): string {
@@ -37,10 +53,10 @@ function signed (n: number): string {
  * reported later complete the stored record.
  */
 export function serverTimingValue (f: TimingFigures): string {
-  const main = `memory-profiling;dur=${f.overheadMs.toFixed(3)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
+  const main = `memory-profiling;dur=${fixedMs(f.overheadMs)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
   if (f.sampling === undefined) return main
   // Part of memory-profiling's dur; the inspector sampler's includes the full GC it forces.
-  return `${main}, memory-sampling;dur=${f.sampling.overheadMs.toFixed(3)};desc="${f.sampling.sampler === 'inspector' ? 'inspector, forced full GC' : 'native'}"`
+  return `${main}, memory-sampling;dur=${fixedMs(f.sampling.overheadMs)};desc="${f.sampling.sampler === 'inspector' ? 'inspector, forced full GC' : 'native'}"`
 }
 
 /** Append our entries to whatever Server-Timing the app already set. */

@@ -35,7 +35,7 @@ function stringMapBytes (m: Record<string, string>): number {
 export function estimateRecordBytes (r: RequestRecord): number {
   return RECORD_BASE_BYTES +
     2 * (r.url.length + r.route.length + r.method.length + r.id.length) +
-    stringMapBytes(r.request.headers) + stringMapBytes(r.request.query) + stringMapBytes(r.response.headers) +
+    r.request.headers.bytes + stringMapBytes(r.request.query) + r.response.headers.bytes +
     r.memory.gc.events.length * GC_EVENT_BYTES +
     r.memory.notes.reduce((n, s) => n + 2 * s.length + 32, 0) +
     allocationsBytes(r)

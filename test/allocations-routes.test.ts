@@ -9,7 +9,7 @@ import { routes } from '../src/routes.ts'
 import { createStore, type RequestStore } from '../src/store.ts'
 import { buildReport } from '../playground/lib/report.ts'
 import { profile, record as allocations, sites } from './allocations-fixture.ts'
-import { appWithToolbar, recordOf } from './helpers.ts'
+import { appWithToolbar, recordOf, plainHeaders } from './helpers.ts'
 
 const P = '/__debug'
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
@@ -25,8 +25,8 @@ function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | 
     durationMs: 12.5,
     startedAt: T0 + seconds * 1000,
     cpu: { loopBusyMs: 10, userMs: null, systemMs: null },
-    request: { headers: { host: 'localhost' }, query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
-    response: { headers: { 'content-type': 'text/html' }, contentType: 'text/html' },
+    request: { headers: plainHeaders({ host: 'localhost' }), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
+    response: { headers: plainHeaders({ 'content-type': 'text/html' }), contentType: 'text/html' },
     memory: {
       backend: 'heap-statistics',
       heapUsedBefore: 10_000_000,
@@ -124,7 +124,7 @@ test('serves any stored record as a JSON attachment, allocations included', asyn
     const res = await app.inject(`${P}/requests/${id}/record.json`)
     assert.equal(res.statusCode, 200)
     assert.match(String(res.headers['content-disposition']), new RegExp(`^attachment; filename="fdt-get-allocations-${id.slice(0, 8)}\\.json"$`))
-    assert.deepEqual(res.json(), store.get(id))
+    assert.deepEqual(res.json(), JSON.parse(JSON.stringify(store.get(id))), 'the stored record, as JSON')
   }
 })
 

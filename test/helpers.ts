@@ -1,3 +1,4 @@
+import { captureHeaderMap, createRedactor, type StoredHeaders } from '../src/headers.ts'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Session } from 'node:inspector/promises'
 import debugToolbar, { type DebugToolbarOptions, type RequestRecord } from '../src/index.ts'
@@ -37,3 +38,8 @@ export function buildArrays (mib: number): number[][] {
 }
 
 export const MiB = 1024 * 1024
+
+/** Headers for hand-made records, stored the way the plugin stores them (nothing redacted). */
+export function plainHeaders (map: Record<string, string>): StoredHeaders {
+  return captureHeaderMap(map, createRedactor(new Set()))
+}

@@ -6,6 +6,7 @@ import { compareContext } from '../src/panels/compare.ts'
 import type { PanelEnv } from '../src/panels/panel.ts'
 import { summarize, type RequestRecord } from '../src/record.ts'
 import { ROOT, record as allocations } from './allocations-fixture.ts'
+import { plainHeaders } from './helpers.ts'
 
 function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | undefined, startedAt = 1_767_323_045_000, route = '/allocations'): RequestRecord {
   return {
@@ -17,8 +18,8 @@ function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | 
     durationMs: 10,
     startedAt,
     cpu: { loopBusyMs: 9, userMs: null, systemMs: null },
-    request: { headers: {}, query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
-    response: { headers: {}, contentType: 'text/html' },
+    request: { headers: plainHeaders({}), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
+    response: { headers: plainHeaders({}), contentType: 'text/html' },
     memory: {
       backend: 'heap-statistics',
       heapUsedBefore: 1,

@@ -240,3 +240,40 @@ test('precise mode is asked for by the exact fdt-precise=1 cookie, not a longer 
   assert.equal(await precise('xfdt-precise=1'), false)
   assert.equal(await precise('fdt-precise=10'), false)
 })
+
+test('the record keeps the response headers as they went out, Content-Length and Date included, Set-Cookie redacted', async (t) => {
+  const app = await appWithToolbar({}, (a) => {
+    a.get('/cookie', async (_request, reply) => reply.header('set-cookie', ['sid=SECRET-S; HttpOnly', 'theme=dark']).header('x-app', 'yes').send({ ok: true }))
+  })
+  t.after(() => app.close())
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await fetch(base + '/cookie')
+  const body = await res.text()
+  const raw = await (await fetch(`${base}/__debug/api/requests/${String(res.headers.get('x-debug-toolbar-id'))}`)).text()
+  assert.doesNotMatch(raw, /SECRET/)
+  const h = JSON.parse(raw).response.headers
+  assert.equal(h['set-cookie'], '[redacted]')
+  assert.equal(h['x-app'], 'yes')
+  assert.equal(h['content-length'], String(Buffer.byteLength(body)))
+  assert.equal(h['content-type'], 'application/json; charset=utf-8')
+  assert.equal(h.date, res.headers.get('date'))
+  assert.equal(h['x-debug-toolbar-id'], res.headers.get('x-debug-toolbar-id'))
+  assert.match(h['server-timing'], /^memory-profiling;dur=/)
+})
+
+test('a hijacked reply leaves no record and is not counted as in flight once it has ended', async (t) => {
+  const app = await appWithToolbar({}, (a) => {
+    a.get('/hijack', (_request, reply) => { reply.hijack(); reply.raw.end('raw') })
+    a.get('/json', async () => ({ ok: true }))
+  })
+  t.after(() => app.close())
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  assert.equal(await (await fetch(base + '/hijack')).text(), 'raw')
+  // In-flight requests are checked at most every 100 ms.
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const res = await fetch(base + '/json')
+  const r = await recordOf(app, res.headers.get('x-debug-toolbar-id'))
+  assert.equal(r.memory.overlapping, 0)
+  const list = JSON.parse(await (await fetch(`${base}/__debug/api/requests`)).text()) as Array<{ url: string }>
+  assert.deepEqual(list.map((x) => x.url), ['/json'])
+})

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createStore, estimateRecordBytes } from '../src/store.ts'
 import type { RequestRecord } from '../src/record.ts'
+import { plainHeaders } from './helpers.ts'
 
 export function fakeRecord (id: string, extra: Partial<RequestRecord> = {}): RequestRecord {
   return {
@@ -13,8 +14,8 @@ export function fakeRecord (id: string, extra: Partial<RequestRecord> = {}): Req
     durationMs: 1,
     startedAt: Date.now(),
     cpu: { loopBusyMs: 1, userMs: null, systemMs: null },
-    request: { headers: { host: 'localhost' }, query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
-    response: { headers: {}, contentType: 'text/html' },
+    request: { headers: plainHeaders({ host: 'localhost' }), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
+    response: { headers: plainHeaders({}), contentType: 'text/html' },
     memory: {
       backend: 'heap-statistics',
       heapUsedBefore: 100,
@@ -52,7 +53,7 @@ test('reading a record does not reorder the history', () => {
 })
 
 test('evicts the oldest records to stay under the byte cap', () => {
-  const big = { 'x-big': 'y'.repeat(20_000) }
+  const big = plainHeaders({ 'x-big': 'y'.repeat(20_000) })
   const one = estimateRecordBytes(fakeRecord('x', { request: { headers: big, query: {}, remoteAddress: '', httpVersion: '1.1' } }))
   const store = createStore(100, one * 3 + 10)
   for (let i = 0; i < 10; i++) store.save(fakeRecord(String(i), { request: { headers: big, query: {}, remoteAddress: '', httpVersion: '1.1' } }))

@@ -11,8 +11,9 @@ import type { GcTracker } from './gc-tracker.ts'
  * for it (after one turn of the loop, when Node has delivered the reports of earlier GCs).
  */
 export class MemoryFinalizer {
-  /** Records waiting for their final figures, oldest first. */
-  private pending: Array<{ id: string, window: MemoryWindow, memory: MemoryRecord }> = []
+  /** Records waiting for their final figures, oldest first, from `head` on (a queue without splices). */
+  private pending: Array<{ id: string, window: MemoryWindow, memory: MemoryRecord } | undefined> = []
+  private head = 0
   private readonly tracker: GcTracker
   private readonly maxPending: number
 
@@ -49,34 +50,59 @@ export class MemoryFinalizer {
     if (memory.final) return
     this.pending.push({ id, window, memory })
     // Bounded: the oldest windows closed many requests ago, so their GCs have long been reported.
-    if (this.pending.length > this.maxPending) {
+    if (this.pending.length - this.head > this.maxPending) {
       this.tracker.sync()
-      for (const p of this.pending.splice(0, this.pending.length - this.maxPending)) this.complete(p.window, p.memory)
+      this.completeUpTo(this.pending.length - this.maxPending)
     }
   }
 
   /** GCs up to `newestStartMs` were reported: every window that closed before it is final. */
   readonly onGcReported = (newestStartMs: number): void => {
-    let n = 0
-    while (n < this.pending.length && (this.pending[n] as { window: MemoryWindow }).window.endMs < newestStartMs) n++
-    if (n === 0) return
-    for (const p of this.pending.splice(0, n)) this.complete(p.window, p.memory)
+    let end = this.head
+    while (end < this.pending.length && (this.pending[end] as { window: MemoryWindow }).window.endMs < newestStartMs) end++
+    this.completeUpTo(end)
+  }
+
+  /** Complete the pending records before index `end`, and drop them from the queue. */
+  private completeUpTo (end: number): void {
+    for (; this.head < end; this.head++) {
+      const p = this.pending[this.head] as { window: MemoryWindow, memory: MemoryRecord }
+      this.pending[this.head] = undefined
+      this.complete(p.window, p.memory)
+    }
+    if (this.head === this.pending.length) {
+      this.pending.length = 0
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.head)
+      this.head = 0
+    }
   }
 
   /** Resolves once this record's figures are final (a reader asked for it). */
   async settle (id: string): Promise<void> {
-    if (!this.pending.some((p) => p.id === id)) return
+    if (this.indexOf(id) === -1) return
     // GC reports reach JavaScript in the check phase after the GC.
     await new Promise<void>((resolve) => { setImmediate(resolve) })
     this.tracker.sync()
-    const i = this.pending.findIndex((p) => p.id === id)
-    if (i === -1) return
+    const i = this.indexOf(id)
     // Everything up to this record closed at least a turn ago: complete them all.
-    for (const p of this.pending.splice(0, i + 1)) this.complete(p.window, p.memory)
+    if (i !== -1) this.completeUpTo(i + 1)
+  }
+
+  private indexOf (id: string): number {
+    for (let i = this.head; i < this.pending.length; i++) if (this.pending[i]?.id === id) return i
+    return -1
   }
 
   private complete (w: MemoryWindow, m: MemoryRecord): void {
-    const f = windowFigures(w, this.tracker.between(w.startMs, w.endMs))
+    const gcs = this.tracker.between(w.startMs, w.endMs)
+    if (gcs.length === m.gc.count + m.gc.forced) {
+      // The GCs known at build time were all of them: the figures stand.
+      m.final = true
+      return
+    }
+    const f = windowFigures(w, gcs)
     m.peakHeapUsed = f.peakHeapUsed
     m.allocatedBytes = f.allocatedBytes
     m.gc.count = f.gc.count
@@ -90,5 +116,6 @@ export class MemoryFinalizer {
   /** Forget everything (on close). */
   clear (): void {
     this.pending = []
+    this.head = 0
   }
 }

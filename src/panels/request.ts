@@ -28,8 +28,8 @@ export const requestPanel: Panel<RequestContext> = {
       { label: 'HTTP version', value: r.request.httpVersion },
       { label: 'Started at', value: new Date(r.startedAt).toISOString() }
     ],
-    requestHeaders: rows(r.request.headers),
+    requestHeaders: rows(r.request.headers.toJSON()),
     query: rows(r.request.query),
-    responseHeaders: rows(r.response.headers)
+    responseHeaders: rows(r.response.headers.toJSON())
   })
 }

@@ -1,0 +1,157 @@
+import { REDACTED, redactCookieHeader } from './redact.ts'
+
+/**
+ * Headers as a record keeps them, captured on the hot path with as little work as possible and
+ * turned into `{ name: value }` only when someone reads the record (JSON.stringify calls toJSON).
+ * Secrets are replaced at capture: nothing here ever holds a redacted value.
+ */
+export interface StoredHeaders {
+  /** Lower-case names; repeated headers joined with ', ' (cookies with '; '). */
+  toJSON (): Record<string, string>
+  /** Estimated bytes held, for the store's cap (two bytes a character, erring high). */
+  readonly bytes: number
+}
+
+/** Headers the request scan acts on besides redacted ones. */
+const ACTED_ON = ['cookie', 'forwarded', 'x-forwarded-for', 'x-debug-toolbar-precise', 'x-debug-toolbar-sample']
+
+/** Which names are redacted, and a quick length test before any lower-casing. */
+export interface Redactor {
+  readonly names: ReadonlySet<string>
+  /** `lengths[n]` is true when a redacted name, or one the request scan acts on, has n characters. */
+  readonly lengths: readonly boolean[]
+  /** Matches a header line of a redacted name in a serialised header block. */
+  readonly lineRe: RegExp
+}
+
+export function createRedactor (names: ReadonlySet<string>): Redactor {
+  const lengths: boolean[] = []
+  for (const n of [...names, ...ACTED_ON]) lengths[n.length] = true
+  const alternatives = [...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
+  return { names, lengths, lineRe: new RegExp(`\\r\\n(?:${alternatives}):`, 'i') }
+}
+
+/** Name/value pairs, names as sent. */
+class HeaderPairs implements StoredHeaders {
+  readonly pairs: readonly string[]
+  readonly bytes: number
+
+  constructor (pairs: string[]) {
+    this.pairs = pairs
+    let chars = 0
+    for (const s of pairs) chars += s.length
+    this.bytes = 64 + 2 * chars + 32 * pairs.length
+  }
+
+  toJSON (): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (let i = 0; i < this.pairs.length; i += 2) {
+      const name = (this.pairs[i] as string).toLowerCase()
+      const value = this.pairs[i + 1] as string
+      const seen = out[name]
+      out[name] = seen === undefined ? value : `${seen}${name === 'cookie' ? '; ' : ', '}${value}`
+    }
+    return out
+  }
+}
+
+/** A response's header block exactly as Node wrote it (status line first), with no redacted name in it. */
+class HeaderBlock implements StoredHeaders {
+  readonly block: string
+  readonly bytes: number
+
+  constructor (block: string) {
+    this.block = block
+    this.bytes = 64 + 2 * block.length
+  }
+
+  toJSON (): Record<string, string> {
+    const pairs: string[] = []
+    const lines = this.block.split('\r\n')
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string
+      const colon = line.indexOf(':')
+      if (colon <= 0) continue
+      pairs.push(line.slice(0, colon), line.slice(colon + 1).trim())
+    }
+    return new HeaderPairs(pairs).toJSON()
+  }
+}
+
+/** No headers. */
+export const NO_HEADERS: StoredHeaders = new HeaderPairs([])
+
+/** A header map (lower-case names, as Node and Fastify keep them), copied with redaction. */
+export function captureHeaderMap (headers: Record<string, unknown>, r: Redactor): StoredHeaders {
+  const pairs: string[] = []
+  for (const name in headers) {
+    const v = headers[name]
+    if (v === undefined) continue
+    const lower = name.toLowerCase()
+    const text = Array.isArray(v) ? v.join(', ') : String(v)
+    pairs.push(lower, lower === 'cookie' ? redactCookieHeader(text) : r.names.has(lower) ? REDACTED : text)
+  }
+  return new HeaderPairs(pairs)
+}
+
+/**
+ * A response's serialised header block: kept whole (no copy) when it names nothing redacted,
+ * otherwise split and redacted now.
+ */
+export function captureHeaderBlock (block: string, r: Redactor): StoredHeaders {
+  if (!r.lineRe.test(block)) return new HeaderBlock(block)
+  const map: Record<string, string[]> = {}
+  for (const [name, value] of Object.entries(new HeaderBlock(block).toJSON())) map[name] = [value]
+  return captureHeaderMap(map, r)
+}
+
+/** What onRequest needs from a request's headers, found in one pass over `rawHeaders`. */
+export interface RequestHeaderScan {
+  /** The request's headers, redacted, for its record. */
+  headers: StoredHeaders
+  /** X-Forwarded-For and Forwarded values, as sent (undefined when absent). */
+  forwardedFor: string[] | undefined
+  forwarded: string[] | undefined
+  /** Every Cookie header, joined with '; ', before redaction (for the toolbar's mode cookies). */
+  cookie: string | undefined
+  /** The x-debug-toolbar-precise and x-debug-toolbar-sample values. */
+  precise: string | undefined
+  sample: string | undefined
+}
+
+/**
+ * One pass over Node's flat `rawHeaders` (Node's parsed `headers` object is built lazily, and this
+ * avoids building it): the redacted copy for the record and the values the toolbar acts on. Only
+ * names whose length matches one of interest are lower-cased.
+ */
+export function scanRequestHeaders (raw: readonly string[], r: Redactor): RequestHeaderScan {
+  const pairs = raw.slice()
+  const scan: RequestHeaderScan = { headers: NO_HEADERS, forwardedFor: undefined, forwarded: undefined, cookie: undefined, precise: undefined, sample: undefined }
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i] as string
+    if (r.lengths[name.length] !== true) continue
+    const lower = name.toLowerCase()
+    const value = pairs[i + 1] as string
+    switch (lower) {
+      case 'cookie':
+        scan.cookie = scan.cookie === undefined ? value : `${scan.cookie}; ${value}`
+        pairs[i + 1] = redactCookieHeader(value)
+        continue
+      case 'x-forwarded-for':
+        (scan.forwardedFor ??= []).push(value)
+        break
+      case 'forwarded':
+        (scan.forwarded ??= []).push(value)
+        break
+      case 'x-debug-toolbar-precise':
+        scan.precise ??= value
+        break
+      case 'x-debug-toolbar-sample':
+        scan.sample ??= value
+        break
+    }
+    if (r.names.has(lower)) pairs[i + 1] = REDACTED
+  }
+  scan.headers = new HeaderPairs(pairs)
+  return scan
+}
