@@ -8,7 +8,30 @@ export function bytes (n: number): string {
 /** Signed bytes for people: '+2.3 MB', '-512 kB', '0 B'. */
 export function signedBytes (n: number): string {
   if (n === 0) return '0 B'
-  return (n > 0 ? '+' : '-') + prettyBytes(Math.abs(n))
+  return (n > 0 ? '+' : '-') + quickBytes(Math.abs(n))
+}
+
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB']
+
+/**
+ * prettyBytes(n) with its default options, for whole byte counts: the same steps without its option
+ * handling, which cost about 1 µs a call on the hot path (every injected page's subtitle).
+ * test/format.test.ts checks it prints exactly what pretty-bytes prints.
+ */
+export function quickBytes (n: number): string {
+  if (!(Number.isInteger(n) && n >= 0 && n < 1e21)) return prettyBytes(n)
+  let exponent = n >= 1 ? Math.min(Math.floor(Math.log10(n) / 3), UNITS.length - 1) : 0
+  let v = n / 1000 ** exponent
+  if (v < 1 && exponent > 0) {
+    v *= 1000
+    exponent--
+  }
+  v = Number(v.toPrecision(Math.max(3, String(Math.floor(v)).length)))
+  if (v >= 1000 && exponent < UNITS.length - 1) {
+    v /= 1000
+    exponent++
+  }
+  return `${v} ${UNITS[exponent] as string}`
 }
 
 /** Milliseconds for people: '0.012 ms', '3.4 ms', '1.25 s'. */
