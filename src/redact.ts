@@ -7,22 +7,6 @@ function headerText (v: unknown): string {
   return String(v)
 }
 
-/**
- * Copy headers, replacing the values of redacted names (lower-case) with REDACTED. Cookies keep
- * their names so the reader knows which were sent, never their values.
- */
-export function redactHeaders (headers: Record<string, unknown>, redact: ReadonlySet<string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const name in headers) {
-    const v = headers[name]
-    if (v === undefined) continue
-    const lower = name.toLowerCase()
-    if (lower === 'cookie') out[lower] = redactCookieHeader(headerText(v))
-    else out[lower] = redact.has(lower) ? REDACTED : headerText(v)
-  }
-  return out
-}
-
 /** 'a=1; b=2' -> 'a=[redacted]; b=[redacted]'. */
 export function redactCookieHeader (cookie: string): string {
   return cookie.split(';').map((part) => {

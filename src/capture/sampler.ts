@@ -213,7 +213,7 @@ const OWN_PACKAGES = ['/node_modules/@datadog/pprof/']
  * The toolbar's hooks and the callbacks that resume a request: Fastify runs the rest of the request
  * (the app's code) inside them, so they are spliced out of the tree and their children kept.
  */
-const PASS_THROUGH = new Set(['onRequest', 'onSend', 'onResponse', 'onRequestAbort', ''])
+const PASS_THROUGH = new Set(['onRequest', 'onSend', ''])
 
 /**
  * What the profile does with a frame: the toolbar's own helpers (reading the samples, building
