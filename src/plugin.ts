@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
@@ -28,8 +28,7 @@ interface RequestState {
   open: boolean
   /** Measured, headed and stored (allowed client, route not opted out). */
   profiled: boolean
-  /** The request and its response while in flight, for the sweep; null once closed. */
-  raw: IncomingMessage | null
+  /** The response while in flight, for the sweep; null once closed. */
   res: ServerResponse | null
   /** Index in the in-flight list, -1 once closed. */
   slot: number
@@ -74,11 +73,10 @@ const kState = Symbol('fastify-debug-toolbar.state')
 type StatefulRequest = FastifyRequest & { [kState]: RequestState | null }
 
 /** A request's state as it arrives; a profiled one then gets its id, mode and counters. */
-function newState (raw: IncomingMessage, res: ServerResponse): RequestState {
+function newState (res: ServerResponse): RequestState {
   return {
     open: true,
     profiled: false,
-    raw,
     res,
     slot: -1,
     id: '',
@@ -180,7 +178,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     arrivals++
     if (inFlight.length > 0 && t0 - sweptAtMs > SWEEP_MS) sweep(t0)
     const raw = request.raw
-    const state = newState(raw, reply.raw)
+    const state = newState(reply.raw)
     open(state)
     ;(request as StatefulRequest)[kState] = state
     const ro = request.routeOptions
@@ -236,7 +234,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       done(null, payload)
       return
     }
-    if (!state.profiled || request.raw.destroyed) {
+    if (!state.profiled || reply.raw.destroyed) {
       // Not ours to measure, or the client went away: no headers and no record.
       abandon(state)
       done(null, payload)
@@ -301,7 +299,6 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       last.slot = state.slot
     }
     state.slot = -1
-    state.raw = null
     state.res = null
   }
 
@@ -316,9 +313,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (holder === state) holder = null
   }
 
-  /** A request that will never reach onSend: the client went away, or the reply was hijacked and ended. */
+  /**
+   * A request that will never reach onSend: the client went away (the response is destroyed with
+   * its socket), or the reply was hijacked and ended. (The request stream itself is destroyed as
+   * soon as a body has been read, so it says nothing here.)
+   */
   function gone (state: RequestState): boolean {
-    return state.raw === null || state.raw.destroyed || (state.res as ServerResponse).writableEnded
+    return state.res === null || state.res.destroyed || state.res.writableEnded
   }
 
   /** Close the in-flight requests that will never reach onSend (there are no per-request abort listeners). */

@@ -277,3 +277,20 @@ test('a hijacked reply leaves no record and is not counted as in flight once it 
   const list = JSON.parse(await (await fetch(`${base}/__debug/api/requests`)).text()) as Array<{ url: string }>
   assert.deepEqual(list.map((x) => x.url), ['/json'])
 })
+
+test('requests with a body are profiled over a real socket, with Connection: close too', async (t) => {
+  // Node destroys the request stream once its body is read: that must not read as a client gone.
+  const app = await appWithToolbar({}, (a) => {
+    a.post('/echo', async (request) => ({ size: JSON.stringify(request.body).length }))
+  })
+  t.after(() => app.close())
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  for (const connection of ['keep-alive', 'close']) {
+    const res = await fetch(base + '/echo', { method: 'POST', headers: { 'content-type': 'application/json', connection }, body: JSON.stringify({ a: 'x'.repeat(100_000) }) })
+    assert.equal(res.status, 200)
+    await res.text()
+    const r = await recordOf(app, res.headers.get('x-debug-toolbar-id'))
+    assert.equal(r.method, 'POST')
+    assert.equal(r.route, '/echo')
+  }
+})
