@@ -88,10 +88,15 @@ export function captureHeaderMap (headers: Record<string, unknown>, r: Redactor)
     const v = headers[name]
     if (v === undefined) continue
     const lower = name.toLowerCase()
-    const text = Array.isArray(v) ? v.join(', ') : String(v)
-    pairs.push(lower, lower === 'cookie' ? redactCookieHeader(text) : r.names.has(lower) ? REDACTED : text)
+    pairs.push(lower, storedValue(lower, Array.isArray(v) ? v.join(', ') : String(v), r))
   }
   return new HeaderPairs(pairs)
+}
+
+/** What a header's value is stored as: cookies keep their names only, redacted names become REDACTED. */
+function storedValue (lower: string, value: string, r: Redactor): string {
+  if (lower === 'cookie') return redactCookieHeader(value)
+  return r.names.has(lower) ? REDACTED : value
 }
 
 /**
@@ -100,9 +105,7 @@ export function captureHeaderMap (headers: Record<string, unknown>, r: Redactor)
  */
 export function captureHeaderBlock (block: string, r: Redactor): StoredHeaders {
   if (!r.lineRe.test(block)) return new HeaderBlock(block)
-  const map: Record<string, string[]> = {}
-  for (const [name, value] of Object.entries(new HeaderBlock(block).toJSON())) map[name] = [value]
-  return captureHeaderMap(map, r)
+  return captureHeaderMap(new HeaderBlock(block).toJSON(), r)
 }
 
 /** What onRequest needs from a request's headers, found in one pass over `rawHeaders`. */
@@ -135,8 +138,7 @@ export function scanRequestHeaders (raw: readonly string[], r: Redactor): Reques
     switch (lower) {
       case 'cookie':
         scan.cookie = scan.cookie === undefined ? value : `${scan.cookie}; ${value}`
-        pairs[i + 1] = redactCookieHeader(value)
-        continue
+        break
       case 'x-forwarded-for':
         (scan.forwardedFor ??= []).push(value)
         break
@@ -150,7 +152,7 @@ export function scanRequestHeaders (raw: readonly string[], r: Redactor): Reques
         scan.sample ??= value
         break
     }
-    if (r.names.has(lower)) pairs[i + 1] = REDACTED
+    pairs[i + 1] = storedValue(lower, value, r)
   }
   scan.headers = new HeaderPairs(pairs)
   return scan

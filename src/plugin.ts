@@ -10,7 +10,7 @@ import { PreciseCollector, type PreciseMeasurement } from './capture/precise.ts'
 import { MemoryFinalizer } from './capture/session.ts'
 import { round3 } from './capture/figures.ts'
 import { chooseSampler, type Sampler, type SamplerRefusal, type SamplingWindow } from './capture/sampler.ts'
-import { summarizeSites } from './allocations/sites.ts'
+import { summarizeSites, type SiteSummary } from './allocations/sites.ts'
 import type { AllocationProfile, AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 import { signedBytes } from './format.ts'
 import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
@@ -107,6 +107,8 @@ const timeOrigin = performance.timeOrigin
 /** How often (ms, at most) the in-flight list is checked for requests that will never reach onSend. */
 const SWEEP_MS = 100
 const EMPTY_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>
+/** The site summary of a window whose profile was not read (V8 took no sample). */
+const NO_SITES: SiteSummary = { sampledBytes: 0, samples: 0, sites: [], otherSites: 0, otherBytes: 0 }
 
 /** Everything the toolbar's routes need from the plugin. */
 export interface ToolbarContext {
@@ -390,26 +392,9 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       return skippedAllocations('failed')
     }
     const s = sampler as Sampler
-    if (profile === undefined) {
-      return {
-        sampler: s.kind,
-        meaning: s.meaning,
-        intervalBytes: s.intervalBytes,
-        stackDepth: s.stackDepth,
-        sampledBytes: 0,
-        samples: 0,
-        sites: [],
-        otherSites: 0,
-        otherBytes: 0,
-        overheadMs: round3(performance.now() - t0),
-        gcDuringWindow: gcCount,
-        hasProfile: false,
-        unread: true
-      }
-    }
-    const summary = summarizeSites(profile, (sampling as ResolvedAllocations).maxSites)
+    const summary = profile === undefined ? NO_SITES : summarizeSites(profile, (sampling as ResolvedAllocations).maxSites)
     state.profile = profile
-    return {
+    const record: AllocationsRecord = {
       sampler: s.kind,
       meaning: s.meaning,
       intervalBytes: s.intervalBytes,
@@ -421,8 +406,10 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       otherBytes: summary.otherBytes,
       overheadMs: round3(performance.now() - t0),
       gcDuringWindow: gcCount,
-      hasProfile: true
+      hasProfile: profile !== undefined
     }
+    if (profile === undefined) record.unread = true
+    return record
   }
 
   function skippedAllocations (why: SamplerRefusal | 'over-budget' | 'unavailable'): AllocationsSkipped {
