@@ -15,20 +15,31 @@ export interface StoredHeaders {
 /** Headers the request scan acts on besides redacted ones. */
 const ACTED_ON = ['cookie', 'forwarded', 'x-forwarded-for', 'x-debug-toolbar-precise', 'x-debug-toolbar-sample']
 
+/** Headers Node writes into a response's header block itself, not from the app's header maps. */
+const WRITTEN_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+
 /** Which names are redacted, and a quick length test before any lower-casing. */
 export interface Redactor {
   readonly names: ReadonlySet<string>
+  /** The same names as an array, for the hot path. */
+  readonly list: readonly string[]
   /** `lengths[n]` is true when a redacted name, or one the request scan acts on, has n characters. */
   readonly lengths: readonly boolean[]
   /** Matches a header line of a redacted name in a serialised header block. */
   readonly lineRe: RegExp
+  /**
+   * True when every redacted name can only reach a response through the app's header maps (none is
+   * one Node writes itself), so asking the maps tells whether a header block names a secret.
+   */
+  readonly mapsTell: boolean
 }
 
 export function createRedactor (names: ReadonlySet<string>): Redactor {
   const lengths: boolean[] = []
   for (const n of [...names, ...ACTED_ON]) lengths[n.length] = true
   const alternatives = [...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
-  return { names, lengths, lineRe: new RegExp(`\\r\\n(?:${alternatives}):`, 'i') }
+  const list = [...names]
+  return { names, list, lengths, lineRe: new RegExp(`\\r\\n(?:${alternatives}):`, 'i'), mapsTell: !list.some((n) => WRITTEN_BY_NODE.has(n)) }
 }
 
 /** Name/value pairs, names as sent. */
@@ -101,10 +112,11 @@ function storedValue (lower: string, value: string, r: Redactor): string {
 
 /**
  * A response's serialised header block: kept whole (no copy) when it names nothing redacted,
- * otherwise split and redacted now.
+ * otherwise split and redacted now. `namesSecret` is what the app's header maps say (see
+ * `Redactor.mapsTell`), or undefined to search the block itself.
  */
-export function captureHeaderBlock (block: string, r: Redactor): StoredHeaders {
-  if (!r.lineRe.test(block)) return new HeaderBlock(block)
+export function captureHeaderBlock (block: string, r: Redactor, namesSecret?: boolean): StoredHeaders {
+  if (!(namesSecret ?? r.lineRe.test(block))) return new HeaderBlock(block)
   return captureHeaderMap(new HeaderBlock(block).toJSON(), r)
 }
 

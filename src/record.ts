@@ -57,7 +57,7 @@ export interface MemoryRecord {
 
 /** One request as the toolbar stores it. Secrets are redacted before this object exists. */
 export interface RequestRecord {
-  /** Unguessable id (random UUID), also sent as `x-debug-toolbar-id`. */
+  /** Unguessable id (128 random bits, 32 hex digits), also sent as `x-debug-toolbar-id`. */
   id: string
   method: string
   url: string
