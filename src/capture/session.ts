@@ -11,15 +11,22 @@ import type { GcTracker } from './gc-tracker.ts'
  * for it (after one turn of the loop, when Node has delivered the reports of earlier GCs).
  */
 export class MemoryFinalizer {
-  /** Records waiting for their final figures, oldest first, from `head` on (a queue without splices). */
-  private pending: Array<{ id: string, window: MemoryWindow, memory: MemoryRecord } | undefined> = []
+  /**
+   * Records waiting for their final figures: a ring of `capacity` slots, oldest at `head`. Parallel
+   * arrays, so waiting costs no object a request.
+   */
+  private readonly ids: Array<string | undefined>
+  private readonly windows: Array<MemoryWindow | undefined>
+  private readonly memories: Array<MemoryRecord | undefined>
   private head = 0
+  private count = 0
   private readonly tracker: GcTracker
-  private readonly maxPending: number
 
-  constructor (tracker: GcTracker, maxPending: number) {
+  constructor (tracker: GcTracker, capacity: number) {
     this.tracker = tracker
-    this.maxPending = maxPending
+    this.ids = new Array<string | undefined>(capacity).fill(undefined)
+    this.windows = new Array<MemoryWindow | undefined>(capacity).fill(undefined)
+    this.memories = new Array<MemoryRecord | undefined>(capacity).fill(undefined)
   }
 
   /** A record's memory figures from its window and the GCs known so far. */
@@ -48,48 +55,49 @@ export class MemoryFinalizer {
   /** Keep this record's window until its GCs are known. */
   finalizeLater (id: string, window: MemoryWindow, memory: MemoryRecord): void {
     if (memory.final) return
-    this.pending.push({ id, window, memory })
-    // Bounded: the oldest windows closed many requests ago, so their GCs have long been reported
+    const cap = this.ids.length
+    // Bounded: the oldest window closed many requests ago, so its GCs have long been reported
     // (no sync() here: taking the observer's records on every request costs more than the rest).
-    if (this.pending.length - this.head > this.maxPending) this.completeUpTo(this.pending.length - this.maxPending)
+    if (this.count === cap) this.completeOldest()
+    const slot = (this.head + this.count) % cap
+    this.ids[slot] = id
+    this.windows[slot] = window
+    this.memories[slot] = memory
+    this.count++
   }
 
   /** GCs up to `newestStartMs` were reported: every window that closed before it is final. */
   readonly onGcReported = (newestStartMs: number): void => {
-    let end = this.head
-    while (end < this.pending.length && (this.pending[end] as { window: MemoryWindow }).window.endMs < newestStartMs) end++
-    this.completeUpTo(end)
+    while (this.count > 0 && (this.windows[this.head] as MemoryWindow).endMs < newestStartMs) this.completeOldest()
   }
 
-  /** Complete the pending records before index `end`, and drop them from the queue. */
-  private completeUpTo (end: number): void {
-    for (; this.head < end; this.head++) {
-      const p = this.pending[this.head] as { window: MemoryWindow, memory: MemoryRecord }
-      this.pending[this.head] = undefined
-      this.complete(p.window, p.memory)
-    }
-    if (this.head === this.pending.length) {
-      this.pending.length = 0
-      this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.head)
-      this.head = 0
-    }
+  /** Complete the oldest waiting record and drop it from the ring. */
+  private completeOldest (): void {
+    const h = this.head
+    const w = this.windows[h] as MemoryWindow
+    const m = this.memories[h] as MemoryRecord
+    this.ids[h] = undefined
+    this.windows[h] = undefined
+    this.memories[h] = undefined
+    this.head = (h + 1) % this.ids.length
+    this.count--
+    this.complete(w, m)
   }
 
   /** Resolves once this record's figures are final (a reader asked for it). */
   async settle (id: string): Promise<void> {
-    if (this.indexOf(id) === -1) return
+    if (this.positionOf(id) === -1) return
     // GC reports reach JavaScript in the check phase after the GC.
     await new Promise<void>((resolve) => { setImmediate(resolve) })
     this.tracker.sync()
-    const i = this.indexOf(id)
     // Everything up to this record closed at least a turn ago: complete them all.
-    if (i !== -1) this.completeUpTo(i + 1)
+    for (let n = this.positionOf(id); n >= 0; n--) this.completeOldest()
   }
 
-  private indexOf (id: string): number {
-    for (let i = this.head; i < this.pending.length; i++) if (this.pending[i]?.id === id) return i
+  /** How many records wait ahead of this one (0: it is the oldest), or -1. */
+  private positionOf (id: string): number {
+    const cap = this.ids.length
+    for (let k = 0; k < this.count; k++) if (this.ids[(this.head + k) % cap] === id) return k
     return -1
   }
 
@@ -113,7 +121,10 @@ export class MemoryFinalizer {
 
   /** Forget everything (on close). */
   clear (): void {
-    this.pending = []
+    this.ids.fill(undefined)
+    this.windows.fill(undefined)
+    this.memories.fill(undefined)
     this.head = 0
+    this.count = 0
   }
 }
