@@ -154,7 +154,7 @@ async function verify (server: Server, on: boolean, options: DebugToolbarOptions
       if (injectedAt !== -1) problems.push(`${where}: has the toolbar script although the toolbar is off`)
       continue
     }
-    if (id === null || !/^[0-9a-f-]{36}$/.test(id)) problems.push(`${where}: no valid ${ID_HEADER} header (got ${JSON.stringify(id)})`)
+    if (id === null || !/^[0-9a-f]{32}$/.test(id)) problems.push(`${where}: no valid ${ID_HEADER} header (got ${JSON.stringify(id)})`)
     if (options.serverTiming !== false && !timing.includes('memory-profiling')) problems.push(`${where}: no toolbar Server-Timing entry (got ${JSON.stringify(timing)})`)
     if (scenario.headers?.['x-debug-toolbar-precise'] === '1' && options.serverTiming !== false && !timing.includes('precise')) {
       problems.push(`${where}: precise mode was asked for but Server-Timing does not say "precise"`)

@@ -11,7 +11,7 @@ import debugToolbar from '../src/index.ts'
 
 const PAGE = '<!doctype html><html><body><h1>Hi</h1></body></html>'
 const BIG = '<!doctype html><html><body>' + '<p>0123456789abcdef</p>\n'.repeat(10 * 1024 * 1024 / 24) + '</body></html>'
-const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar="[0-9a-f-]{36}" data-prefix="\/__debug" data-subtitle="[^"]*"><\/script>/
+const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar="[0-9a-f]{32}" data-prefix="\/__debug" data-subtitle="[^"]*"><\/script>/
 
 function routes (app: FastifyInstance): void {
   app.get('/json', async () => ({ a: 1 }))

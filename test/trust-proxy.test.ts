@@ -8,7 +8,7 @@ import { networkInterfaces } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import debugToolbar, { type DebugToolbarOptions } from '../src/index.ts'
 
-const ID = /^[0-9a-f-]{36}$/
+const ID = /^[0-9a-f]{32}$/
 
 async function proxiedApp (trustProxy: boolean, options: DebugToolbarOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ trustProxy })
