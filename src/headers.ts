@@ -35,10 +35,10 @@ export interface Redactor {
 }
 
 export function createRedactor (names: ReadonlySet<string>): Redactor {
-  const lengths: boolean[] = []
-  for (const n of [...names, ...ACTED_ON]) lengths[n.length] = true
-  const alternatives = [...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
   const list = [...names]
+  const lengths: boolean[] = []
+  for (const n of [...list, ...ACTED_ON]) lengths[n.length] = true
+  const alternatives = list.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
   return { names, list, lengths, lineRe: new RegExp(`\\r\\n(?:${alternatives}):`, 'i'), mapsTell: !list.some((n) => WRITTEN_BY_NODE.has(n)) }
 }
 
