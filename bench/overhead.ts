@@ -8,13 +8,16 @@
  *
  * Env: BENCH_ROUNDS (5, min 3), BENCH_DURATION seconds a run (5), BENCH_WARMUP seconds a route
  * and server (2), BENCH_SCENARIOS (comma list, or "all"; default: the default scenarios),
- * BENCH_PLUGIN_OPTIONS (JSON, extra toolbar options for every "on" server).
+ * BENCH_PLUGIN_OPTIONS (JSON, extra toolbar options for every "on" server). `--floor` runs the
+ * hand-written floor of bench/floor.ts (what the contract costs without the toolbar) beside the
+ * toolbar without sampling and with native sampling on every request.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import type { DebugToolbarOptions } from '../src/index.ts'
+import { FLOOR_LEVELS } from './floor.ts'
 import { ROUTES, SCENARIOS, type BenchRoute, type Scenario } from './scenarios.ts'
 import type { CpuReply, CpuRequest, ReadyMessage } from './server.ts'
 
@@ -43,8 +46,11 @@ function basePluginOptions (): DebugToolbarOptions {
   return parsed as DebugToolbarOptions
 }
 
+/** `--floor` (npm run bench:floor): the floor levels of bench/floor.ts beside the toolbar's own rows. */
+const FLOOR_RUN = [...FLOOR_LEVELS, 'no-sampling', 'native-all'].join(',')
+
 function pickScenarios (): Scenario[] {
-  const raw = process.env.BENCH_SCENARIOS
+  const raw = process.argv.includes('--floor') ? FLOOR_RUN : process.env.BENCH_SCENARIOS
   if (raw === undefined || raw.trim() === '') return SCENARIOS.filter((s) => s.byDefault)
   if (raw.trim() === 'all') return SCENARIOS
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean)
@@ -67,10 +73,10 @@ interface Server {
 const children = new Set<ChildProcess>()
 
 /** Start bench/server.ts in a new Node process and wait (at most 60 s) until it listens. */
-async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number): Promise<Server> {
+async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number, app = 'bench'): Promise<Server> {
   const child = spawn(process.execPath, [
     '--import', 'tsx', SERVER_SCRIPT,
-    '--plugin', plugin, '--app', 'bench', '--retain-mb', String(retainMb)
+    '--plugin', plugin, '--app', app, '--retain-mb', String(retainMb)
   ], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -246,17 +252,22 @@ interface Row {
 }
 
 async function runScenario (scenario: Scenario, base: DebugToolbarOptions, rounds: number, duration: number, warmup: number): Promise<Row[]> {
-  const options: DebugToolbarOptions = { ...base, ...scenario.pluginOptions }
+  const floorRank = scenario.floor === undefined ? -1 : FLOOR_LEVELS.indexOf(scenario.floor)
+  // A floor server is checked for what its level writes, described as the toolbar options that
+  // would write the same (no sampling; Server-Timing from floor-headers on; the tag from floor-contract on).
+  const options: DebugToolbarOptions = floorRank === -1
+    ? { ...base, ...scenario.pluginOptions }
+    : { allocations: false, serverTiming: floorRank >= 1, inject: floorRank >= 2 }
   const retainMb = scenario.retainMb ?? 0
   const headers = scenario.headers ?? {}
   log(`\n## scenario ${scenario.name}: ${scenario.description}`)
   const off = await startServer(`[${scenario.name}/off]`, 'off', {}, retainMb)
-  const on = await startServer(`[${scenario.name}/on]`, 'on', options, retainMb)
+  const on = await startServer(`[${scenario.name}/on]`, 'on', options, retainMb, scenario.floor)
   try {
     log(`servers: off ${off.url} (pid ${off.ready.pid}, heap ${mib(off.ready.heapUsed)}), on ${on.url} (pid ${on.ready.pid}, heap ${mib(on.ready.heapUsed)})`)
     await verify(off, false, options, scenario)
-    await verify(on, true, options, scenario)
-    log('verified: the "on" server profiles and injects, the "off" server adds nothing')
+    await verify(on, floorRank !== 0, options, scenario)
+    log(floorRank === -1 ? 'verified: the "on" server profiles and injects, the "off" server adds nothing' : `verified: the "on" server writes what ${scenario.floor ?? ''} claims, the "off" server adds nothing`)
 
     if (warmup > 0) {
       for (const server of [off, on]) {
@@ -278,8 +289,10 @@ async function runScenario (scenario: Scenario, base: DebugToolbarOptions, round
         log(`round ${round}/${rounds} ${row.route.name.padEnd(10)} off ${fmt(row.off.at(-1) ?? NaN)} req/s (${(row.offCpu.at(-1) ?? NaN).toFixed(1)} µs CPU/req), on ${fmt(row.on.at(-1) ?? NaN)} req/s (${(row.onCpu.at(-1) ?? NaN).toFixed(1)} µs CPU/req)`)
       }
     }
-    const stored = await verifyRecorded(on, options)
-    log(`the "on" server holds ${stored} records`)
+    if (floorRank === -1) {
+      const stored = await verifyRecorded(on, options)
+      log(`the "on" server holds ${stored} records`)
+    }
     return rows
   } finally {
     await Promise.all([stopChild(off.child), stopChild(on.child)])

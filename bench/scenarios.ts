@@ -7,6 +7,7 @@
  */
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { BENCH_ROUTES } from './app.ts'
+import { FLOOR_DESCRIPTIONS, FLOOR_LEVELS, type FloorLevel } from './floor.ts'
 
 export interface BenchRoute {
   /** Label in the table. */
@@ -33,6 +34,8 @@ export interface Scenario {
   retainMb?: number
   /** Request headers sent to both servers. */
   headers?: Record<string, string>
+  /** The "on" server is not the toolbar but this hand-written floor (bench/floor.ts). */
+  floor?: FloorLevel
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -84,5 +87,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'no sampling, no injection, no Server-Timing, no CPU time: the cost of measuring and storing alone',
     byDefault: false,
     pluginOptions: { allocations: false, inject: false, serverTiming: false, cpuTime: false }
-  }
+  },
+  // `npm run bench:floor`: what the contract costs with no toolbar at all.
+  ...FLOOR_LEVELS.map((level): Scenario => ({ name: level, description: FLOOR_DESCRIPTIONS[level], byDefault: false, floor: level }))
 ]

@@ -1,7 +1,10 @@
 /**
  * One benchmark server, run in its own process by bench/overhead.ts (or by hand):
  *
- *   tsx bench/server.ts --plugin on|off [--app bench|playground] [--retain-mb N] [--port N]
+ *   tsx bench/server.ts --plugin on|off [--app bench|playground|floor-*] [--retain-mb N] [--port N]
+ *
+ * `--app floor-hooks` (and the other levels of bench/floor.ts) serves the bench routes behind
+ * hand-written hooks instead of the toolbar; `--plugin` is then ignored.
  *
  * Env: BENCH_PLUGIN_OPTIONS = JSON object of extra toolbar options, e.g. '{"inject":false}'.
  * Listens on 127.0.0.1 only (port 0 = random). When started with an IPC channel it sends
@@ -12,6 +15,7 @@ import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { buildBenchApp } from './app.ts'
+import { FLOOR_LEVELS, buildFloorApp, isFloorLevel } from './floor.ts'
 import { retainHeap } from './retain.ts'
 
 /** The parent asks for the server's CPU time (to work out CPU per request) with `{ type: 'cpu', seq }`. */
@@ -66,7 +70,7 @@ const { values } = parseArgs({
 const plugin = values.plugin ?? process.env.BENCH_PLUGIN ?? 'on'
 if (plugin !== 'on' && plugin !== 'off') fail(`--plugin must be "on" or "off", got ${JSON.stringify(plugin)}`)
 const appName = values.app ?? process.env.BENCH_APP ?? 'bench'
-if (appName !== 'bench' && appName !== 'playground') fail(`--app must be "bench" or "playground", got ${JSON.stringify(appName)}`)
+if (appName !== 'bench' && appName !== 'playground' && !isFloorLevel(appName)) fail(`--app must be "bench", "playground" or one of ${FLOOR_LEVELS.join(', ')}, got ${JSON.stringify(appName)}`)
 const retainMb = intArg(values['retain-mb'] ?? process.env.BENCH_RETAIN_MB, '--retain-mb', 0, 0, 3000)
 const port = intArg(values.port, '--port', 0, 0, 65535)
 const pluginOptions = pluginOptionsFromEnv()
@@ -74,7 +78,9 @@ const pluginOptions = pluginOptionsFromEnv()
 if (retainMb > 0) retainHeap(retainMb)
 
 let app: FastifyInstance
-if (appName === 'playground') {
+if (isFloorLevel(appName)) {
+  app = await buildFloorApp(appName)
+} else if (appName === 'playground') {
   const { buildPlayground } = await import('../playground/app.ts')
   app = await buildPlayground({ toolbar: { ...pluginOptions, enabled: plugin === 'on' } })
 } else {

@@ -1,0 +1,119 @@
+/**
+ * The floor under the toolbar's overhead: the bench app with only the least the toolbar's public
+ * contract asks of every profiled response, written by hand and with nothing else (no store, no
+ * GC tracking, no allow check, no redaction, no record). Each level adds one thing to the one
+ * before; comparing them with the bench app without hooks says what the contract itself costs on
+ * this machine, whatever the plugin does. `npm run bench:floor` runs them.
+ *
+ * - `floor-hooks`: an onRequest and an onSend hook that do nothing.
+ * - `floor-headers`: the hooks set an `x-debug-toolbar-id` (32 random hex digits) and a
+ *   `Server-Timing` with `memory-profiling;dur=` and a `memory` entry (figures from the clock only).
+ * - `floor-contract`: and two heap readings (`v8.getHeapStatistics()`) whose delta the `memory`
+ *   entry carries, and the toolbar's script tag before `</body>` in HTML.
+ * - `floor-native`: and V8's sampling heap profiler (@datadog/pprof) started and stopped around
+ *   every request, never read.
+ * - `floor-read`: and the profile read (`heap.v8Profile()`) whenever V8 took a sample in the window
+ *   (the global-handle count moved or the heap shrank, the test the plugin uses), then dropped: the
+ *   least of sampling every request natively and showing its sites.
+ */
+import { randomFillSync } from 'node:crypto'
+import { createRequire } from 'node:module'
+import v8 from 'node:v8'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
+import { BENCH_ROUTES } from './app.ts'
+import { benchPage } from './page.ts'
+
+export const FLOOR_LEVELS = ['floor-hooks', 'floor-headers', 'floor-contract', 'floor-native', 'floor-read'] as const
+export type FloorLevel = typeof FLOOR_LEVELS[number]
+
+export function isFloorLevel (s: string): s is FloorLevel {
+  return (FLOOR_LEVELS as readonly string[]).includes(s)
+}
+
+/** What each level adds, for the bench's scenario list. */
+export const FLOOR_DESCRIPTIONS: Record<FloorLevel, string> = {
+  'floor-hooks': 'no toolbar: an empty onRequest and onSend hook',
+  'floor-headers': 'no toolbar: hooks that set a random x-debug-toolbar-id and a Server-Timing (memory-profiling, memory)',
+  'floor-contract': 'no toolbar: the contract\'s least (two heap readings, id, Server-Timing with the heap delta, script tag before </body>)',
+  'floor-native': 'no toolbar: the contract\'s least plus V8\'s sampling heap profiler started and stopped around every request (never read)',
+  'floor-read': 'no toolbar: as floor-native, and the profile read whenever V8 took a sample in the window (then dropped)'
+}
+
+interface NativeHeap {
+  start: (intervalBytes: number, stackDepth: number) => void
+  stop: () => void
+  v8Profile: () => unknown
+}
+
+interface Window {
+  id: string
+  t0: number
+  heapBefore: number
+  handlesBefore: number
+}
+
+/** What the floor-read level keeps of the profiles it reads, so that reading them is not optimised away. */
+export let floorProfilesRead = 0
+
+const kWindow = Symbol('floor window')
+type WindowRequest = FastifyRequest & { [kWindow]: Window | null }
+
+const HEX_POOL = Buffer.alloc(4096)
+let hexOffset = HEX_POOL.length
+
+function randomId (): string {
+  if (hexOffset === HEX_POOL.length) {
+    randomFillSync(HEX_POOL)
+    hexOffset = 0
+  }
+  const id = HEX_POOL.toString('hex', hexOffset, hexOffset + 16)
+  hexOffset += 16
+  return id
+}
+
+/** The bench app's two routes behind the hooks of `level`. */
+export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  const rank = FLOOR_LEVELS.indexOf(level)
+  const headers = rank >= 1
+  const contract = rank >= 2
+  const heap = rank >= 3 ? (createRequire(import.meta.url)('@datadog/pprof') as { heap: NativeHeap }).heap : undefined
+  const read = rank >= 4
+
+  app.decorateRequest(kWindow, null)
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (headers) {
+      // The plugin's defaults: a sample every 16 KiB on average, stacks 64 frames deep.
+      heap?.start(16 * 1024, 64)
+      const s = contract ? v8.getHeapStatistics() : undefined
+      ;(request as WindowRequest)[kWindow] = { id: randomId(), t0: performance.now(), heapBefore: s?.used_heap_size ?? 0, handlesBefore: s?.used_global_handles_size ?? 0 }
+    }
+    done()
+  })
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {
+    const w = (request as WindowRequest)[kWindow]
+    if (w === null) {
+      done(null, payload)
+      return
+    }
+    const s = contract ? v8.getHeapStatistics() : undefined
+    const delta = s === undefined ? 0 : s.used_heap_size - w.heapBefore
+    // V8 holds one global handle a live sample: no new handle and no shrinking heap, no sample.
+    if (read && s !== undefined && (s.used_global_handles_size !== w.handlesBefore || delta < 0) && heap?.v8Profile() !== undefined) floorProfilesRead++
+    heap?.stop()
+    reply.header('x-debug-toolbar-id', w.id)
+    reply.header('server-timing', `memory-profiling;dur=${(performance.now() - w.t0).toFixed(3)}, memory;desc="heap ${delta > 0 ? '+' : ''}${delta}B"`)
+    let out = payload
+    if (contract && typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('text/html')) {
+      const at = payload.lastIndexOf('</body>')
+      const tag = `<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar="${w.id}" data-prefix="/__debug"></script>`
+      out = at === -1 ? payload + tag : payload.slice(0, at) + tag + payload.slice(at)
+    }
+    done(null, out)
+  })
+
+  const page = benchPage()
+  app.get(BENCH_ROUTES.hello, async () => ({ hello: 'world' }))
+  app.get(BENCH_ROUTES.html, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page))
+  return app
+}
