@@ -16,10 +16,10 @@
  *   (the global-handle count moved or the heap shrank, the test the plugin uses), then dropped: the
  *   least of sampling every request natively and showing its sites.
  */
-import { randomFillSync } from 'node:crypto'
 import { createRequire } from 'node:module'
 import v8 from 'node:v8'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
+import { newId } from '../src/id.ts'
 import { BENCH_ROUTES } from './app.ts'
 import { benchPage } from './page.ts'
 
@@ -58,19 +58,6 @@ export let floorProfilesRead = 0
 const kWindow = Symbol('floor window')
 type WindowRequest = FastifyRequest & { [kWindow]: Window | null }
 
-const HEX_POOL = Buffer.alloc(4096)
-let hexOffset = HEX_POOL.length
-
-function randomId (): string {
-  if (hexOffset === HEX_POOL.length) {
-    randomFillSync(HEX_POOL)
-    hexOffset = 0
-  }
-  const id = HEX_POOL.toString('hex', hexOffset, hexOffset + 16)
-  hexOffset += 16
-  return id
-}
-
 /** The bench app's two routes behind the hooks of `level`. */
 export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
@@ -86,7 +73,7 @@ export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance
       // The plugin's defaults: a sample every 16 KiB on average, stacks 64 frames deep.
       heap?.start(16 * 1024, 64)
       const s = contract ? v8.getHeapStatistics() : undefined
-      ;(request as WindowRequest)[kWindow] = { id: randomId(), t0: performance.now(), heapBefore: s?.used_heap_size ?? 0, handlesBefore: s?.used_global_handles_size ?? 0 }
+      ;(request as WindowRequest)[kWindow] = { id: newId(), t0: performance.now(), heapBefore: s?.used_heap_size ?? 0, handlesBefore: s?.used_global_handles_size ?? 0 }
     }
     done()
   })

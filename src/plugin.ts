@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
@@ -21,6 +20,7 @@ import { redactQuery, redactUrl } from './redact.ts'
 import { routes } from './routes.ts'
 import { appendServerTiming, serverTimingValue } from './server-timing.ts'
 import { createStore, type RequestStore } from './store.ts'
+import { newId } from './id.ts'
 
 /** Per-request state, from onRequest to onSend (where the record is built and stored). */
 interface RequestState {
@@ -98,21 +98,6 @@ function newState (res: ServerResponse): RequestState {
     sampling: undefined,
     profile: undefined
   }
-}
-
-/** Random bytes for ids, refilled from the CSPRNG when used up. */
-const idPool = Buffer.alloc(4096)
-let idOffset = idPool.length
-
-/** An unguessable id: 128 random bits as 32 hex digits (half the cost of formatting a randomUUID). */
-function newId (): string {
-  if (idOffset === idPool.length) {
-    randomFillSync(idPool)
-    idOffset = 0
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + 16)
-  idOffset += 16
-  return id
 }
 
 /** The event loop's idle-time counter (read at both ends of a window for its busy time). */
