@@ -7,6 +7,8 @@ export interface BenchAppOptions {
   plugin: boolean
   /** Extra plugin options (merged over `{ enabled: true }`). */
   pluginOptions?: DebugToolbarOptions
+  /** Hooks of another kind in place of the toolbar, added before the routes (bench/floor.ts). */
+  hooks?: (app: FastifyInstance) => void
 }
 
 /** The routes every bench row measures, by path. */
@@ -19,6 +21,7 @@ export const BENCH_ROUTES = {
 export async function buildBenchApp (opts: BenchAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   if (opts.plugin) await app.register(debugToolbar, { enabled: true, ...opts.pluginOptions })
+  opts.hooks?.(app)
   const page = benchPage()
   app.get(BENCH_ROUTES.hello, async () => ({ hello: 'world' }))
   app.get(BENCH_ROUTES.html, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page))

@@ -18,10 +18,10 @@
  */
 import { createRequire } from 'node:module'
 import v8 from 'node:v8'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { newId } from '../src/id.ts'
-import { BENCH_ROUTES } from './app.ts'
-import { benchPage } from './page.ts'
+import { injectIntoString } from '../src/inject.ts'
+import { buildBenchApp } from './app.ts'
 
 export const FLOOR_LEVELS = ['floor-hooks', 'floor-headers', 'floor-contract', 'floor-native', 'floor-read'] as const
 export type FloorLevel = typeof FLOOR_LEVELS[number]
@@ -52,15 +52,18 @@ interface Window {
   handlesBefore: number
 }
 
-/** What the floor-read level keeps of the profiles it reads, so that reading them is not optimised away. */
+/** How many profiles the floor-read level has read (for checking its read rate by hand). */
 export let floorProfilesRead = 0
 
 const kWindow = Symbol('floor window')
 type WindowRequest = FastifyRequest & { [kWindow]: Window | null }
 
-/** The bench app's two routes behind the hooks of `level`. */
+/** The bench app's routes behind the hooks of `level` instead of the toolbar. */
 export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+  return await buildBenchApp({ plugin: false, hooks: (app) => { addFloorHooks(app, level) } })
+}
+
+function addFloorHooks (app: FastifyInstance, level: FloorLevel): void {
   const rank = FLOOR_LEVELS.indexOf(level)
   const headers = rank >= 1
   const contract = rank >= 2
@@ -86,22 +89,17 @@ export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance
     const s = contract ? v8.getHeapStatistics() : undefined
     const delta = s === undefined ? 0 : s.used_heap_size - w.heapBefore
     // V8 holds one global handle a live sample: no new handle and no shrinking heap, no sample.
-    if (read && s !== undefined && (s.used_global_handles_size !== w.handlesBefore || delta < 0) && heap?.v8Profile() !== undefined) floorProfilesRead++
+    if (read && s !== undefined && (s.used_global_handles_size !== w.handlesBefore || delta < 0)) {
+      heap?.v8Profile()
+      floorProfilesRead++
+    }
     heap?.stop()
     reply.header('x-debug-toolbar-id', w.id)
     reply.header('server-timing', `memory-profiling;dur=${(performance.now() - w.t0).toFixed(3)}, memory;desc="heap ${delta > 0 ? '+' : ''}${delta}B"`)
     let out = payload
     if (contract && typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('text/html')) {
-      const at = payload.lastIndexOf('</body>')
-      const tag = `<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar="${w.id}" data-prefix="/__debug"></script>`
-      // Joined into a flat string, as the toolbar does (see injectIntoString): the cheapest way known.
-      out = at === -1 ? [payload, tag].join('') : [payload.slice(0, at), tag, payload.slice(at)].join('')
+      out = injectIntoString(payload, `<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar="${w.id}" data-prefix="/__debug"></script>`)
     }
     done(null, out)
   })
-
-  const page = benchPage()
-  app.get(BENCH_ROUTES.hello, async () => ({ hello: 'world' }))
-  app.get(BENCH_ROUTES.html, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page))
-  return app
 }
