@@ -37,7 +37,7 @@ export interface Sampler {
 }
 
 /** What V8 returns through @datadog/pprof's `heap.v8Profile()`: 1-based locations. */
-interface NativeNode {
+export interface NativeNode {
   name: string
   scriptName: string
   lineNumber: number
@@ -81,59 +81,83 @@ function loadNativeHeap (): NativeHeap | Error {
  * The native sampler: @datadog/pprof drives V8's sampler without forcing a GC, so reading costs the
  * same at any heap size. Samples are objects allocated in the window and not yet collected when it
  * closes (`allocated`).
+ *
+ * It and its windows are classes: a window a request, with its methods on a prototype rather than
+ * closures made for every request.
  */
-function nativeSampler (heap: NativeHeap, intervalBytes: number, stackDepth: number): Sampler {
-  let probe = true
-  return {
-    kind: 'native',
-    meaning: 'allocated',
-    intervalBytes,
-    stackDepth,
-    start () {
-      if (owner !== null) return 'busy'
-      const token = {}
+class NativeSampler implements Sampler {
+  readonly kind = 'native'
+  readonly meaning = 'allocated'
+  /**
+   * Check the next window for someone else's samples: on the first window and after a failure.
+   * Reading a profile costs tens of µs (V8 walks every loaded script), so not on every window.
+   */
+  probe = true
+
+  readonly heap: NativeHeap
+  readonly intervalBytes: number
+  readonly stackDepth: number
+
+  constructor (heap: NativeHeap, intervalBytes: number, stackDepth: number) {
+    this.heap = heap
+    this.intervalBytes = intervalBytes
+    this.stackDepth = stackDepth
+  }
+
+  start (): SamplingWindow | SamplerRefusal {
+    if (owner !== null) return 'busy'
+    const heap = this.heap
+    try {
+      heap.start(this.intervalBytes, this.stackDepth)
+    } catch {
+      // @datadog/pprof refuses a second start: someone else in this process profiles the heap.
+      return 'owned-elsewhere'
+    }
+    // V8 ignores a start while its sampler runs for someone else (an inspector client, another copy
+    // of the module): a fresh sampler has no samples but our own (this very check can be sampled),
+    // theirs does; leave theirs running.
+    if (this.probe) {
       try {
-        heap.start(intervalBytes, stackDepth)
+        if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
       } catch {
-        // @datadog/pprof refuses a second start: someone else in this process profiles the heap.
-        return 'owned-elsewhere'
-      }
-      // V8 ignores a start while its sampler runs for someone else (an inspector client, another
-      // copy of the module): a fresh sampler has no samples but our own (this very check can be
-      // sampled), theirs does; leave theirs running. Reading a profile costs tens of µs (V8 walks
-      // every loaded script), so this is checked on the first window and after any failure.
-      if (probe) {
-        try {
-          if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
-        } catch {
-          heap.stop()
-          return 'failed'
-        }
-        probe = false
-      }
-      owner = token
-      let open = true
-      const release = (): void => {
-        if (!open) return
-        open = false
-        owner = null
         heap.stop()
+        return 'failed'
       }
-      return {
-        stop (noSamples) {
-          try {
-            return noSamples ? undefined : fromNative(heap.v8Profile(), intervalBytes)
-          } catch (err) {
-            probe = true
-            throw err
-          } finally {
-            release()
-          }
-        },
-        abandon: release
-      }
-    },
-    close () {}
+      this.probe = false
+    }
+    const window = new NativeWindow(this)
+    owner = window
+    return window
+  }
+
+  close (): void {}
+}
+
+class NativeWindow implements SamplingWindow {
+  private open = true
+  private readonly sampler: NativeSampler
+
+  constructor (sampler: NativeSampler) {
+    this.sampler = sampler
+  }
+
+  stop (noSamples: boolean): AllocationProfile | undefined {
+    const sampler = this.sampler
+    try {
+      return noSamples ? undefined : fromNative(sampler.heap.v8Profile(), sampler.intervalBytes)
+    } catch (err) {
+      sampler.probe = true
+      throw err
+    } finally {
+      this.abandon()
+    }
+  }
+
+  abandon (): void {
+    if (!this.open) return
+    this.open = false
+    owner = null
+    this.sampler.heap.stop()
   }
 }
 
@@ -248,28 +272,31 @@ interface RawNode { id: number | undefined, frame: AllocationFrame, selfBytes: n
 
 /**
  * The app's tree: the toolbar's helpers and what they called are dropped, its hooks are spliced out
- * (their children hang from the hook's caller), everything else is kept as it was.
+ * (their children hang from the hook's caller), everything else is kept as it was. Node's own code
+ * called straight from a hook (`performance.now()`, `v8.getHeapStatistics()`) is the toolbar
+ * measuring, not the app, and is dropped too: the request goes on through Fastify's code.
  */
 function appTree<N> (root: N, read: (n: N) => RawNode, childrenOf: (n: N) => N[]): ProfileNode {
   let nextId = 1
-  function into (n: N, out: ProfileNode[]): void {
+  function into (n: N, out: ProfileNode[], underHook: boolean): void {
     const raw = read(n)
     const own = ownership(raw.frame.url, raw.frame.functionName)
-    if (own === 'drop') return
+    if (own === 'drop' || (underHook && raw.frame.url.startsWith('node:'))) return
     if (own === 'pass-through') {
-      for (const c of childrenOf(n)) into(c, out)
+      for (const c of childrenOf(n)) into(c, out, true)
       return
     }
     const node: ProfileNode = { id: raw.id ?? nextId++, frame: raw.frame, selfBytes: raw.selfBytes, selfSamples: raw.selfSamples, children: [] }
-    for (const c of childrenOf(n)) into(c, node.children)
+    for (const c of childrenOf(n)) into(c, node.children, false)
     out.push(node)
   }
   const top: ProfileNode[] = []
-  into(root, top)
+  into(root, top, false)
   return top[0] ?? { id: 0, frame: frame('(root)', '', 0, 0), selfBytes: 0, selfSamples: 0, children: [] }
 }
 
-function fromNative (root: NativeNode, intervalBytes: number): AllocationProfile {
+/** The app's profile from what @datadog/pprof returns (exported for tests). */
+export function fromNative (root: NativeNode, intervalBytes: number): AllocationProfile {
   function read (n: NativeNode): RawNode {
     let bytes = 0
     let samples = 0
@@ -299,7 +326,7 @@ function fromInspector (profile: InspectorProfile, intervalBytes: number): Alloc
 export function chooseSampler (mode: 'auto' | 'native' | 'inspector', intervalBytes: number, stackDepth: number, log: (message: string) => void): Sampler | Error {
   if (mode === 'inspector') return inspectorSampler(intervalBytes, stackDepth)
   const heap = loadNativeHeap()
-  if (!(heap instanceof Error)) return nativeSampler(heap, intervalBytes, stackDepth)
+  if (!(heap instanceof Error)) return new NativeSampler(heap, intervalBytes, stackDepth)
   if (mode === 'native') return new Error(`the native sampler (@datadog/pprof) did not load: ${heap.message}`)
   log(`fastify-debug-toolbar: the native allocation sampler (@datadog/pprof) did not load (${heap.message}); using the inspector sampler, which forces a full GC at the end of every sampled request`)
   return inspectorSampler(intervalBytes, stackDepth)
