@@ -55,6 +55,23 @@ export function injectIntoBuffer (body: Buffer, snippet: string): Buffer {
   return Buffer.concat([body.subarray(0, at), bytes, body.subarray(at)])
 }
 
+/** The last content type injectableType was asked about, and its answer. */
+let lastType: unknown = null
+let lastAnswer = false
+
+/**
+ * True for a body the ASCII snippet can go into as is: text/html in an ASCII-compatible charset.
+ * An app sends the same few content types again and again, so the answer for the last one is kept
+ * (two regular expressions less on every page).
+ */
+export function injectableType (contentType: unknown): boolean {
+  if (contentType === lastType) return lastAnswer
+  const answer = isHtml(contentType) && canInjectCharset(charsetOf(contentType as string))
+  lastType = contentType
+  lastAnswer = answer
+  return answer
+}
+
 /** Charsets where ASCII bytes stand for themselves, so the snippet can go in as is. */
 const ASCII_COMPATIBLE = /^(utf-?8|us-ascii|ascii|iso-8859-\d+|latin1|windows-125\d|cp125\d|shift_jis|euc-jp|euc-kr|gb2312|gbk|gb18030|big5|koi8-[ru])$/
 

@@ -12,7 +12,7 @@ import { chooseSampler, type Sampler, type SamplerRefusal, type SamplingWindow }
 import { summarizeSites, type SiteSummary } from './allocations/sites.ts'
 import type { AllocationProfile, AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
 import { signedBytes } from './format.ts'
-import { canInjectCharset, charsetOf, injectIntoBuffer, injectIntoString, isHtml, toolbarSnippet } from './inject.ts'
+import { injectableType, injectIntoBuffer, injectIntoString, toolbarSnippet } from './inject.ts'
 import { captureHeaderBlock, captureHeaderMap, createRedactor, NO_HEADERS, scanRequestHeaders, type StoredHeaders } from './headers.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, resolveOptions, runAllow, type DebugToolbarOptions, type ResolvedAllocations, type ResolvedOptions } from './options.ts'
 import type { MemoryRecord, RequestRecord } from './record.ts'
@@ -506,8 +506,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   function maybeInject (reply: FastifyReply, payload: string | Buffer, state: RequestState, m: MemoryRecord): string | Buffer {
     const type = reply.getHeader('content-type')
-    if (!isHtml(type) || reply.getHeader('content-encoding') !== undefined) return payload
-    if (!canInjectCharset(charsetOf(type as string))) return payload
+    if (!injectableType(type) || reply.getHeader('content-encoding') !== undefined) return payload
     const snippet = toolbarSnippet({
       prefix,
       id: state.id,

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { canInjectCharset, charsetOf, escapeAttribute, injectIntoBuffer, injectIntoString, isHtml, lastBodyClose, toolbarSnippet } from '../src/inject.ts'
+import { canInjectCharset, charsetOf, escapeAttribute, injectableType, injectIntoBuffer, injectIntoString, isHtml, lastBodyClose, toolbarSnippet } from '../src/inject.ts'
 
 test('injects the toolbar before the last </body> of an HTML response', () => {
   assert.equal(injectIntoString('<body><p>a</p></body></html>', 'X'), '<body><p>a</p>X</body></html>')
@@ -38,6 +38,22 @@ test('only text/html is HTML; charsets are read from the content type', () => {
   assert.equal(charsetOf('text/html'), 'utf-8')
   assert.equal(canInjectCharset('windows-1252'), true)
   assert.equal(canInjectCharset('utf-16le'), false)
+})
+
+test('injectableType answers for each content type, asked in any order and again', () => {
+  const cases: Array<[unknown, boolean]> = [
+    ['text/html; charset=utf-8', true],
+    ['text/html; charset=utf-8', true],
+    ['text/html; charset=utf-16le', false],
+    ['text/html; charset=utf-16le', false],
+    ['application/json; charset=utf-8', false],
+    ['text/html', true],
+    [undefined, false],
+    ['TEXT/HTML; charset=windows-1252', true],
+    [null, false],
+    ['text/html; charset=utf-8', true]
+  ]
+  for (const [type, expected] of cases) assert.equal(injectableType(type), expected, String(type))
 })
 
 test('the snippet escapes every attribute value', () => {
