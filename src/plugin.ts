@@ -209,16 +209,16 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     state.othersAtStart = inFlight.length - 1
     state.arrivalsAtStart = arrivals
     if (state.precise) {
-      precise.start().then((m) => {
+      // The sampler before the baseline, as below.
+      precise.start(() => { startSampling(state, t0) }).then((m) => {
         state.measurement = m
-        startSampling(state, t0)
         startClocks(state, t0)
         done()
       }, (err: unknown) => {
         warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
+        if (state.sampling === undefined) startSampling(state, t0)
         state.measurement = backend.start()
-        startSampling(state, t0)
         startClocks(state, t0)
         done()
       })

@@ -22,12 +22,17 @@ export class PreciseCollector {
     await this.session.post('HeapProfiler.collectGarbage')
   }
 
-  /** Open a window after a forced GC. */
-  async start (): Promise<PreciseMeasurement> {
+  /**
+   * Open a window after a forced GC. `beforeBaseline` runs between the GCs and the baseline reading
+   * (the plugin starts the allocation sampler there: starting it makes V8 give up its allocation
+   * buffer, which would otherwise read as the heap shrinking inside the window).
+   */
+  async start (beforeBaseline?: () => void): Promise<PreciseMeasurement> {
     // Twice: one full GC can leave work for the next (weak callbacks, flushed bytecode), which
     // would otherwise be freed by the closing GC and read as a negative delta of a few hundred kB.
     await this.collect()
     await this.collect()
+    beforeBaseline?.()
     return new PreciseMeasurement(this, heapStatisticsBackend.start())
   }
 
