@@ -118,7 +118,7 @@ class NativeSampler implements Sampler {
     // theirs does; leave theirs running.
     if (this.probe) {
       try {
-        if (hasForeignSamples(heap.v8Profile())) return 'owned-elsewhere'
+        if (hasForeignSamples(heap.v8Profile(), this.intervalBytes)) return 'owned-elsewhere'
       } catch {
         heap.stop()
         return 'failed'
@@ -256,11 +256,13 @@ function isOwnFrame (url: string): boolean {
   return false
 }
 
-function hasForeignSamples (n: NativeNode): boolean {
-  if (ownership(n.scriptName, n.name) === 'drop') return false
-  if (n.allocations.length > 0) return true
-  for (const c of n.children) if (hasForeignSamples(c)) return true
-  return false
+/** Whether a fresh sampler already holds samples that are not the toolbar's: the app's tree has some. */
+function hasForeignSamples (root: NativeNode, intervalBytes: number): boolean {
+  return hasSelfBytes(fromNative(root, intervalBytes).root)
+}
+
+function hasSelfBytes (n: ProfileNode): boolean {
+  return n.selfBytes > 0 || n.children.some(hasSelfBytes)
 }
 
 function frame (functionName: string, url: string, line: number, column: number): AllocationFrame {
