@@ -55,6 +55,8 @@ interface RequestState {
   /** This request's hold on the allocation sampler, why it has none, or undefined when not sampled. */
   sampling: SamplingWindow | SamplerRefusal | 'over-budget' | 'unavailable' | undefined
   profile: AllocationProfile | undefined
+  /** Time spent stopping (and reading) the sampler, ms. */
+  samplingMs: number
 }
 
 /** The request header that asks for precise mode, and the cookie the toolbar's toggle sets. */
@@ -96,7 +98,8 @@ function newState (res: ServerResponse): RequestState {
     window: undefined,
     memory: undefined,
     sampling: undefined,
-    profile: undefined
+    profile: undefined,
+    samplingMs: 0
   }
 }
 
@@ -387,29 +390,37 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (typeof hold === 'object') holder = state
   }
   /**
-   * Read this request's samples, after its heap, CPU and loop readings (so none of them counts the
-   * read) and once its figures are built (for the GCs of the window).
+   * Stop this request's sampler, reading it if V8 took a sample in the window: right after the
+   * heap, CPU and loop readings (so none of them counts the read) and before the toolbar builds the
+   * record, whose objects are not the request's (inlined into Fastify's onSend hook runner, they
+   * would be sampled as Fastify's).
    */
+  function stopSampling (state: RequestState, w: MemoryWindow): void {
+    const hold = state.sampling
+    if (typeof hold !== 'object') return
+    const t0 = performance.now()
+    // One global handle per live sample: no new handle and no GC in the window (a GC frees the
+    // handles of collected samples, and of other objects) means no sample to read.
+    const noSamples = !state.precise && w.handlesBefore !== undefined && w.handlesAfter === w.handlesBefore &&
+      w.heapUsedAfter >= w.heapUsedBefore && gcTracker.between(w.startMs, w.endMs).length === 0
+    holder = null
+    try {
+      state.profile = hold.stop(noSamples)
+    } catch (err) {
+      warnOnce('sampler', err, `the ${sampler?.kind ?? ''} allocation sampler failed; requests go on without allocation sites`)
+      state.sampling = 'failed'
+    }
+    state.samplingMs = performance.now() - t0
+  }
+
+  /** This request's allocations for its record, from what stopSampling read. */
   function collectSamples (state: RequestState, gcCount: number): AllocationsRecord | AllocationsSkipped {
     const hold = state.sampling as Exclude<RequestState['sampling'], undefined>
     if (typeof hold === 'string') return skippedAllocations(hold)
     const t0 = performance.now()
-    const w = state.window as MemoryWindow
-    // One global handle per live sample: no new handle and no GC in the window (a GC frees the
-    // handles of collected samples, and of other objects) means no sample to read.
-    const noSamples = !state.precise && gcCount === 0 && w.handlesBefore !== undefined &&
-      w.handlesAfter === w.handlesBefore && w.heapUsedAfter >= w.heapUsedBefore
-    let profile: AllocationProfile | undefined
-    holder = null
-    try {
-      profile = hold.stop(noSamples)
-    } catch (err) {
-      warnOnce('sampler', err, `the ${sampler?.kind ?? ''} allocation sampler failed; requests go on without allocation sites`)
-      return skippedAllocations('failed')
-    }
+    const profile = state.profile
     const s = sampler as Sampler
     const summary = profile === undefined ? NO_SITES : summarizeSites(profile, (sampling as ResolvedAllocations).maxSites)
-    state.profile = profile
     const record: AllocationsRecord = {
       sampler: s.kind,
       meaning: s.meaning,
@@ -420,7 +431,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       sites: summary.sites,
       otherSites: summary.otherSites,
       otherBytes: summary.otherBytes,
-      overheadMs: round3(performance.now() - t0),
+      overheadMs: round3(state.samplingMs + performance.now() - t0),
       gcDuringWindow: gcCount,
       hasProfile: profile !== undefined
     }
@@ -463,6 +474,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
     // Busy = elapsed - idle (what eventLoopUtilization computes, without its objects).
     state.loopBusyMs = Math.max(0, (w.endMs - w.startMs) - (nodeTiming.idleTime - state.idleStartMs))
+    stopSampling(state, w)
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
