@@ -46,7 +46,8 @@ export interface AllocationsOptions {
    * Which requests are sampled. `budget`: every request while you browse, at most `maxPerSecond`
    * under load (reading a profile costs V8 tens of µs whatever the request: it walks every loaded
    * script). `all`: every profiled request. `marked`: only requests asking for it (the
-   * `x-debug-toolbar-sample: 1` header or the `fdt-sample=1` cookie), which every mode honours.
+   * `x-debug-toolbar-sample: 1` header or the `fdt-sample=1` cookie the toolbar's Sample switch
+   * sets), which every mode honours.
    * @default 'budget'
    */
   requests?: 'budget' | 'all' | 'marked'

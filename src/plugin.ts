@@ -442,7 +442,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   function skippedAllocations (why: SamplerRefusal | 'over-budget' | 'unavailable'): AllocationsSkipped {
     switch (why) {
       case 'over-budget':
-        return { skipped: 'not-sampled', reason: `Over the sampling budget of ${(sampling as ResolvedAllocations).maxPerSecond} requests a second (allocations.maxPerSecond). Send x-debug-toolbar-sample: 1 to sample a request anyway, or set allocations.requests to 'all'.` }
+        return { skipped: 'not-sampled', reason: `Over the sampling budget of ${(sampling as ResolvedAllocations).maxPerSecond} requests a second (allocations.maxPerSecond). Turn on the toolbar's Sample switch or send x-debug-toolbar-sample: 1 to sample a request anyway, or set allocations.requests to 'all'.` }
       case 'busy':
         return { skipped: 'busy', reason: 'Another request held the allocation sampler while this one started (one request owns it at a time): no samples rather than someone else\'s.' }
       case 'owned-elsewhere':

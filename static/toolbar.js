@@ -10,8 +10,29 @@
 
 /** Response header that carries a profiled request's record id. */
 const ID_HEADER = 'x-debug-toolbar-id'
-/** Cookie the Precise toggle sets; the server forces a GC at the start and end of requests that carry it. */
-const PRECISE_COOKIE = 'fdt-precise=1'
+/**
+ * The bar's mode switches, in bar order. Each sets a cookie (path=/, SameSite=Strict) that the server reads
+ * on every later request from this browser: `fdt-precise=1` forces a GC at the start and end of the
+ * request, `fdt-sample=1` asks for its allocation sites (the x-debug-toolbar-sample: 1 header's twin).
+ */
+const MODES = {
+  precise: {
+    cookie: 'fdt-precise=1',
+    label: 'Precise',
+    title: 'Precise mode: applies to the next request; forces two full GCs per request (about 5 ms each)',
+    description: 'Applies to the next request: forces a full GC at its start and end so the heap delta is what it retained. Costs two forced GCs, about 5 ms each.',
+    on: 'Precise mode on from the next request: it costs two forced GCs (about 5 ms each) per request, and the heap delta becomes retained bytes.',
+    off: 'Precise mode off from the next request.'
+  },
+  sample: {
+    cookie: 'fdt-sample=1',
+    label: 'Sample',
+    title: 'Sample mode: applies from the next request; samples this browser\'s requests for allocation sites (needed in allocations.requests \'marked\' mode, and past the budget under load) at the sampler\'s cost on each',
+    description: 'Applies from the next request: marks this browser\'s requests for allocation sampling, which an app registered with allocations.requests \'marked\' needs before it samples them, and which bypasses the sampling budget under load. Costs the sampler\'s overhead on each of those requests: tens of microseconds to read the profile with the native sampler, a forced full GC with the inspector one.',
+    on: 'Sample mode on from the next request: this browser\'s requests get their allocation sites, in \'marked\' mode and over the budget too, each at the sampler\'s overhead.',
+    off: 'Sample mode off from the next request: this browser\'s requests are sampled as allocations.requests says.'
+  }
+}
 /** localStorage key remembering whether the bar is expanded ('1') or collapsed ('0'). */
 const EXPANDED_KEY = 'fdt-expanded'
 /** How many of the page's fetch/XHR requests the toolbar lists; older ones are dropped. */
@@ -111,18 +132,11 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
   }, currentMethod, currentUrl, currentStatus, currentBadge)
 
   const nav = h('nav', { class: 'fdt-nav', 'aria-label': 'Debug toolbar panels' })
-  const precise = h('button', {
-    type: 'button',
-    class: 'fdt-precise',
-    'data-action': 'precise',
-    'aria-pressed': String(preciseOn()),
-    'aria-describedby': 'fdt-precise-desc',
-    title: 'Precise mode: applies to the next request; forces two full GCs per request (about 5 ms each)'
-  }, h('span', { class: 'fdt-switch-track', 'aria-hidden': 'true' }), 'Precise')
-  const preciseDesc = h('span', { id: 'fdt-precise-desc', class: 'fdt-sr' },
-    'Applies to the next request: forces a full GC at its start and end so the heap delta is what it retained. Costs two forced GCs, about 5 ms each.')
+  // One box, so a narrow window wraps the switches together.
+  const modes = h('div', { class: 'fdt-modes', role: 'group', 'aria-label': 'Modes of the next requests' },
+    ...Object.keys(MODES).flatMap((name) => modeSwitch(name)))
   const status = h('p', { class: 'fdt-status', role: 'status' })
-  const bar = h('div', { class: 'fdt-bar', id: 'fdt-bar', hidden: true }, current, nav, precise, preciseDesc, status)
+  const bar = h('div', { class: 'fdt-bar', id: 'fdt-bar', hidden: true }, current, nav, modes, status)
 
   const drawerTitle = h('h2', { class: 'fdt-drawer-title', id: 'fdt-drawer-title' })
   const drawerSub = h('p', { class: 'fdt-drawer-sub' })
@@ -188,7 +202,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
       const action = target.getAttribute('data-action')
       if (action === 'toggle') setExpanded(!state.expanded, true)
       else if (action === 'close') closePanel(true)
-      else if (action === 'precise') togglePrecise()
+      else if (action !== null && Object.hasOwn(MODES, action)) toggleMode(target, action)
       else if (action === 'dismiss') hideAlert()
       else if (action === 'flamegraph') toggleFlameGraph(target)
     } catch (err) {
@@ -527,17 +541,16 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
     }
   }
 
-  // Precise mode.
+  // The mode switches (Precise, Sample): a cookie each, read by the server from the next request.
 
-  function togglePrecise () {
-    const on = !preciseOn()
-    document.cookie = on
-      ? `${PRECISE_COOKIE}; path=/; SameSite=Strict`
-      : 'fdt-precise=; path=/; SameSite=Strict; Max-Age=0'
-    precise.setAttribute('aria-pressed', String(preciseOn()))
-    say(on
-      ? 'Precise mode on from the next request: it costs two forced GCs (about 5 ms each) per request, and the heap delta becomes retained bytes.'
-      : 'Precise mode off from the next request.')
+  function toggleMode (button, name) {
+    const { cookie, on, off } = MODES[name]
+    const turnOn = !cookieSet(cookie)
+    document.cookie = turnOn
+      ? `${cookie}; path=/; SameSite=Strict`
+      : `${cookie.slice(0, cookie.indexOf('='))}=; path=/; SameSite=Strict; Max-Age=0`
+    button.setAttribute('aria-pressed', String(cookieSet(cookie)))
+    say(turnOn ? on : off)
   }
 
   // Messages.
@@ -655,8 +668,26 @@ function writeExpanded (expanded) {
   } catch {}
 }
 
-function preciseOn () {
-  return document.cookie.split(/;\s*/).includes(PRECISE_COOKIE)
+/** A mode of MODES: its switch (classes fdt-mode and fdt-<name>) and the switch's screen-reader description. */
+function modeSwitch (name) {
+  const { cookie, label, title, description } = MODES[name]
+  const descId = `fdt-${name}-desc`
+  return [
+    h('button', {
+      type: 'button',
+      class: `fdt-mode fdt-${name}`,
+      'data-action': name,
+      'aria-pressed': String(cookieSet(cookie)),
+      'aria-describedby': descId,
+      title
+    }, h('span', { class: 'fdt-switch-track', 'aria-hidden': 'true' }), label),
+    h('span', { id: descId, class: 'fdt-sr' }, description)
+  ]
+}
+
+/** True when this page's cookies hold `cookie` ('name=value') exactly. */
+function cookieSet (cookie) {
+  return document.cookie.split(/;\s*/).includes(cookie)
 }
 
 /** True for a URL of this origin outside the toolbar's prefix: only those records are in our store. */

@@ -189,6 +189,8 @@ test('says in the Memory panel why a request has no samples, or how to turn samp
   const off = await app.inject(`${P}/requests/${IDS.off}/panels/memory`)
   assert.match(off.body, /data-allocations="off"/)
   assert.match(off.body, /Allocation sampling is off.*<code>allocations: true<\/code>/)
+  // Off for this request may be 'marked' mode: the panel says how to ask.
+  assert.match(off.body, /<code>allocations: \{ requests: 'marked' \}<\/code> only the requests that ask are sampled: turn on the toolbar's <strong>Sample<\/strong> switch or send <code>x-debug-toolbar-sample: 1<\/code>/)
   const noTree = await app.inject(`${P}/requests/${IDS.noTree}/panels/memory`)
   assert.doesNotMatch(noTree.body, /profile\.heapprofile|data-action="flamegraph"/)
   assert.match(noTree.body, /record\.json" download/)

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
-import debugToolbar from '../src/index.ts'
+import debugToolbar, { type RequestRecord } from '../src/index.ts'
 import { appWithToolbar, recordOf } from './helpers.ts'
 
 const PAGE = '<!doctype html><html><body><h1>Hello</h1></body></html>'
@@ -241,6 +241,30 @@ test('precise mode is asked for by the exact fdt-precise=1 cookie, not a longer 
   assert.equal(await precise('fdt-precise=10'), false)
 })
 
+test('a request over the sampling budget says so and names the Sample switch; the fdt-sample=1 cookie and the header bypass the budget', async (t) => {
+  const app = await appWithToolbar({ allocations: { maxPerSecond: 1 } }, routes)
+  t.after(() => app.close())
+  // Bursts of two, then one a second: a few requests in a row run out of it.
+  let over: AllocationsOf | undefined
+  for (let i = 0; i < 10 && over === undefined; i++) {
+    const a = await allocationsOf(app)
+    if (a !== undefined && 'skipped' in a && a.skipped === 'not-sampled') over = a
+  }
+  assert.ok(over !== undefined && 'reason' in over, 'a request went over the budget')
+  assert.match(over.reason, /^Over the sampling budget of 1 requests a second .*the toolbar's Sample switch or send x-debug-toolbar-sample: 1/)
+  assert.ok(hasSites(await allocationsOf(app, { cookie: 'a=b; fdt-sample=1' })), 'the cookie bypasses the budget')
+  assert.ok(hasSites(await allocationsOf(app, { 'x-debug-toolbar-sample': '1' })), 'the header bypasses the budget')
+})
+
+test('with allocations.requests \'marked\' only requests with the exact fdt-sample=1 cookie or the header are sampled', async (t) => {
+  const app = await appWithToolbar({ allocations: { requests: 'marked' } }, routes)
+  t.after(() => app.close())
+  assert.equal(await allocationsOf(app), undefined)
+  assert.equal(await allocationsOf(app, { cookie: 'xfdt-sample=1; fdt-sample=10' }), undefined)
+  assert.ok(hasSites(await allocationsOf(app, { cookie: 'a=b; fdt-sample=1' })), 'the cookie asks')
+  assert.ok(hasSites(await allocationsOf(app, { 'x-debug-toolbar-sample': '1' })), 'the header asks')
+})
+
 test('the record keeps the response headers as they went out, Content-Length and Date included, Set-Cookie redacted', async (t) => {
   const app = await appWithToolbar({}, (a) => {
     a.get('/cookie', async (_request, reply) => reply.header('set-cookie', ['sid=SECRET-S; HttpOnly', 'theme=dark']).header('x-app', 'yes').send({ ok: true }))
@@ -324,3 +348,16 @@ test('requests with a body are profiled over a real socket, with Connection: clo
     assert.equal(r.route, '/echo')
   }
 })
+
+type AllocationsOf = RequestRecord['memory']['allocations']
+
+/** The stored allocations of one GET /json with these headers. */
+async function allocationsOf (app: FastifyInstance, headers: Record<string, string> = {}): Promise<AllocationsOf> {
+  const res = await app.inject({ url: '/json', headers })
+  return (await recordOf(app, res.headers['x-debug-toolbar-id'])).memory.allocations
+}
+
+/** True when the request was sampled: it has sites, not a reason for having none. */
+function hasSites (a: AllocationsOf): boolean {
+  return a !== undefined && 'sites' in a && 'sampler' in a
+}

@@ -5,13 +5,15 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import helmet from '@fastify/helmet'
-import debugToolbar from '../../src/index.ts'
+import debugToolbar, { type DebugToolbarOptions } from '../../src/index.ts'
 
 export interface TestAppOptions {
   /** Register @fastify/helmet with CSP nonces before the toolbar. @default false */
   csp?: boolean
   /** Log at this level to stdout (for debugging a failing test). @default no logging */
   logLevel?: 'error' | 'warn' | 'info'
+  /** The toolbar's allocations option. @default the toolbar's default */
+  allocations?: DebugToolbarOptions['allocations']
 }
 
 /** Arrays kept alive by /retain until the app closes; about 1 MiB each. */
@@ -65,7 +67,7 @@ export async function buildTestApp (opts: TestAppOptions = {}): Promise<FastifyI
   if (opts.csp === true) {
     await app.register(helmet, { enableCSPNonces: true })
   }
-  await app.register(debugToolbar, { enabled: true })
+  await app.register(debugToolbar, { enabled: true, allocations: opts.allocations })
 
   app.get('/page.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(PAGE_SCRIPT))
   app.get('/page.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(PAGE_CSS))

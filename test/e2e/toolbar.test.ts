@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page, type Response } from 'playwright-core'
 import { SKIP, launchBrowser, RESULTS } from './browser.ts'
 import { buildTestApp } from './app.ts'
 
@@ -18,13 +18,16 @@ const TEST_TIMEOUT_MS = 45_000
 const ACTION_TIMEOUT_MS = 10_000
 
 interface Nav { id: string, method: string, url: string, statusCode: number, panels: Array<{ id: string, title: string, subtitle: string }> }
-interface StoredRecord { id: string, url: string, memory: { heapUsedDelta: number, precise: boolean } }
+interface StoredRecord { id: string, url: string, memory: { heapUsedDelta: number, precise: boolean, allocations?: { sampler?: string, sites?: unknown[], skipped?: string } } }
 
 let browser: Browser | undefined
 let app: FastifyInstance | undefined
 let cspApp: FastifyInstance | undefined
+/** Samples allocation sites only of the requests that ask (the Sample switch's cookie, or the header). */
+let markedApp: FastifyInstance | undefined
 let base = ''
 let cspBase = ''
+let markedBase = ''
 
 describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
   before(async () => {
@@ -32,6 +35,8 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     base = await app.listen({ host: '127.0.0.1', port: 0 })
     cspApp = await buildTestApp({ csp: true })
     cspBase = await cspApp.listen({ host: '127.0.0.1', port: 0 })
+    markedApp = await buildTestApp({ allocations: { requests: 'marked' } })
+    markedBase = await markedApp.listen({ host: '127.0.0.1', port: 0 })
     browser = await launchBrowser()
   })
 
@@ -39,6 +44,7 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     await browser?.close()
     await app?.close()
     await cspApp?.close()
+    await markedApp?.close()
   })
 
   test('shows the heap delta of the page in the handle, the nav and the Memory panel, as the stored record has it', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -213,6 +219,56 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     })
   })
 
+  test('marks this browser\'s requests for allocation sampling with the Sample switch, from the keyboard, and unmarks them', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage({ width: 1280, height: 720 }, async (page, context) => {
+      const allocationsOf = async (res: Response | null): Promise<StoredRecord['memory']['allocations']> =>
+        (await getJson<StoredRecord>(`${markedBase}${PREFIX}/api/requests/${res?.headers()['x-debug-toolbar-id'] ?? ''}`)).memory.allocations
+
+      // allocations.requests 'marked': a request that did not ask is not sampled, and the panel says how to ask.
+      assert.equal(await allocationsOf(await page.goto(`${markedBase}/`)), undefined)
+      await page.locator('.fdt-handle').click()
+      await page.locator('.fdt-nav [data-open-panel="memory"]').click()
+      assert.match(await page.locator('.fdt-allocs[data-allocations="off"]').textContent() ?? '', /toolbar's Sample switch or send x-debug-toolbar-sample: 1/)
+      await page.keyboard.press('Escape')
+      await page.locator('[role="dialog"]').waitFor({ state: 'hidden' })
+
+      // Tab goes from the Precise switch to the Sample switch, and Enter presses it.
+      const toggle = page.locator('.fdt-sample')
+      assert.equal(await toggle.getAttribute('aria-pressed'), 'false')
+      assert.match(await toggle.getAttribute('title') ?? '', /next request/)
+      const describedBy = await toggle.getAttribute('aria-describedby') ?? ''
+      assert.match(await page.locator(`#${describedBy}.fdt-sr`).textContent() ?? '', /next request.*'marked'.*bypasses the sampling budget.*overhead/)
+      await page.locator('.fdt-precise').focus()
+      await page.keyboard.press('Tab')
+      assert.equal(await focusedInToolbar(page, 'data-action'), 'sample')
+      await page.keyboard.press('Enter')
+      assert.equal(await toggle.getAttribute('aria-pressed'), 'true')
+      assert.match(await page.locator('.fdt-status').textContent() ?? '', /next request/)
+      const cookies = await context.cookies()
+      const cookie = cookies.find((c) => c.name === 'fdt-sample')
+      assert.equal(cookie?.value, '1')
+      assert.equal(cookie?.path, '/')
+      assert.equal(cookie?.sameSite, 'Strict')
+      assert.equal(cookies.some((c) => c.name === 'fdt-precise'), false, 'the Precise switch is untouched')
+      await page.locator('.fdt-row').screenshot({ path: `${RESULTS}toolbar-sample.png` })
+
+      const sampled = await allocationsOf(await page.reload())
+      assert.ok(sampled?.sampler !== undefined && Array.isArray(sampled.sites) && sampled.skipped === undefined, `sampled: ${JSON.stringify(sampled)}`)
+      await page.locator('.fdt-nav [data-open-panel="memory"]').click()
+      await page.locator('.fdt-allocs[data-allocations="sampled"]').waitFor()
+      await page.keyboard.press('Escape')
+      await page.locator('[role="dialog"]').waitFor({ state: 'hidden' })
+
+      // The switch reads the cookie after the reload; Space turns it off.
+      assert.equal(await toggle.getAttribute('aria-pressed'), 'true')
+      await toggle.focus()
+      await page.keyboard.press('Space')
+      assert.equal(await toggle.getAttribute('aria-pressed'), 'false')
+      assert.equal((await context.cookies()).some((c) => c.name === 'fdt-sample'), false)
+      assert.equal(await allocationsOf(await page.reload()), undefined)
+    })
+  })
+
   test('works under @fastify/helmet CSP nonces without a single CSP violation', { timeout: TEST_TIMEOUT_MS }, async () => {
     await withPage({ width: 1280, height: 720 }, async (page) => {
       const consoleProblems: string[] = []
@@ -262,6 +318,7 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       await navItems.first().waitFor()
       for (const item of await navItems.all()) assertInside(await item.boundingBox(), 400, 800, 'nav button')
       assertInside(await page.locator('.fdt-precise').boundingBox(), 400, 800, 'Precise switch')
+      assertInside(await page.locator('.fdt-sample').boundingBox(), 400, 800, 'Sample switch')
 
       await page.locator('.fdt-nav [data-open-panel="memory"]').click()
       const dialog = page.locator('[role="dialog"]')
