@@ -106,7 +106,7 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
   async function sampledRecord (id: string): Promise<{ record: RequestRecord, allocations: AllocationsRecord }> {
     const record = await lookup(id)
     const a = record.memory.allocations
-    if (a === undefined) throw new FST_DEBUG_TOOLBAR_NO_ALLOCATIONS(id, 'allocation samples', 'allocation sampling is off (the allocations option)')
+    if (a === undefined) throw new FST_DEBUG_TOOLBAR_NO_ALLOCATIONS(id, 'allocation samples', 'allocation sampling was off for this request (the allocations option, or allocations.requests is \'marked\' and the request was not marked)')
     if (!isSampled(a)) throw new FST_DEBUG_TOOLBAR_NO_ALLOCATIONS(id, 'allocation samples', a.reason)
     return { record, allocations: a }
   }

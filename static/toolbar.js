@@ -19,9 +19,9 @@ const MODES = {
   precise: {
     cookie: 'fdt-precise=1',
     label: 'Precise',
-    title: 'Precise mode: applies to the next request; forces two full GCs per request (about 5 ms each)',
-    description: 'Applies to the next request: forces a full GC at its start and end so the heap delta is what it retained. Costs two forced GCs, about 5 ms each.',
-    on: 'Precise mode on from the next request: it costs two forced GCs (about 5 ms each) per request, and the heap delta becomes retained bytes.',
+    title: 'Precise mode: applies to the next request; forces three full GCs per request (about 5 ms each on a small heap)',
+    description: 'Applies to the next request: forces full GCs before and after it (two before, one after) so the heap delta is what it retained. Costs three forced GCs, about 5 ms each on a small heap.',
+    on: 'Precise mode on from the next request: it costs three forced GCs (about 5 ms each on a small heap) per request, and the heap delta becomes retained bytes.',
     off: 'Precise mode off from the next request.'
   },
   sample: {

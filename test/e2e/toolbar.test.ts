@@ -203,7 +203,7 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       assert.equal(await toggle.getAttribute('aria-pressed'), 'true')
       const said = await page.locator('.fdt-status').textContent() ?? ''
       assert.match(said, /next request/)
-      assert.match(said, /two forced GCs/)
+      assert.match(said, /three forced GCs/)
       const cookie = (await context.cookies()).find((c) => c.name === 'fdt-precise')
       assert.equal(cookie?.value, '1')
       assert.equal(cookie?.path, '/')
