@@ -100,7 +100,7 @@ test('answers 404 JSON saying why when a request has no call tree: skipped, samp
   t.after(() => app.close())
   for (const [id, why] of [
     [IDS.busy, /has no allocation samples: Another request was being sampled/],
-    [IDS.off, /has no allocation samples: allocation sampling is off \(the allocations option\)/],
+    [IDS.off, /has no allocation samples: allocation sampling was off for this request \(the allocations option, or allocations\.requests is 'marked' and the request was not marked\)/],
     [IDS.noTree, /has no allocation call tree: it was not kept with the record/]
   ] as const) {
     for (const path of ['profile.heapprofile', 'flamegraph.json']) {
