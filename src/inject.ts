@@ -81,7 +81,9 @@ export function canInjectCharset (charset: string): boolean {
 }
 
 /** The script tag that loads the toolbar for one request. Every value is escaped. */
-export function toolbarSnippet (opts: { prefix: string, id: string, nonce?: string | undefined, subtitle: string }): string {
+export function toolbarSnippet (opts: { prefix: string, id: string, nonce?: string | undefined, subtitle: string, sampling?: boolean }): string {
   const nonce = opts.nonce ? ` nonce="${escapeAttribute(opts.nonce)}"` : ''
-  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar="${escapeAttribute(opts.id)}" data-prefix="${escapeAttribute(opts.prefix)}" data-subtitle="${escapeAttribute(opts.subtitle)}"${nonce}></script>`
+  // Without allocation sampling the toolbar leaves out its Sample switch, which would do nothing.
+  const sampling = opts.sampling === false ? ' data-sampling="off"' : ''
+  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar="${escapeAttribute(opts.id)}" data-prefix="${escapeAttribute(opts.prefix)}" data-subtitle="${escapeAttribute(opts.subtitle)}"${sampling}${nonce}></script>`
 }

@@ -523,7 +523,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       prefix,
       id: state.id,
       nonce: cspNonce(reply),
-      subtitle: signedBytes(m.heapUsedDelta)
+      subtitle: signedBytes(m.heapUsedDelta),
+      sampling: sampling !== false
     })
     // Fastify sets content-length after the onSend hooks; one set by the app is wrong now. (Only
     // when there is one: deleting a key makes the header map slower for the rest of the request.)

@@ -62,7 +62,9 @@ function start (el) {
     id: el.dataset.debugToolbar ?? '',
     prefix: el.dataset.prefix ?? '/__debug',
     subtitle: el.dataset.subtitle ?? '',
-    nonce: el.nonce ?? ''
+    nonce: el.nonce ?? '',
+    // The server says "off" when allocation sampling is off: the Sample switch would do nothing.
+    sampling: el.dataset.sampling !== 'off'
   }
   if (config.id === '' || pageFetch === undefined) return
   const toolbar = createToolbar(config)
@@ -77,7 +79,7 @@ function start (el) {
 
 // The toolbar.
 
-function createToolbar ({ id, prefix, subtitle, nonce }) {
+function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
   const state = {
     /** The record the bar and panels show. */
     currentId: id,
@@ -134,7 +136,7 @@ function createToolbar ({ id, prefix, subtitle, nonce }) {
   const nav = h('nav', { class: 'fdt-nav', 'aria-label': 'Debug toolbar panels' })
   // One box, so a narrow window wraps the switches together.
   const modes = h('div', { class: 'fdt-modes', role: 'group', 'aria-label': 'Modes of the next requests' },
-    ...Object.keys(MODES).flatMap((name) => modeSwitch(name)))
+    ...Object.keys(MODES).filter((name) => name !== 'sample' || sampling).flatMap((name) => modeSwitch(name)))
   const status = h('p', { class: 'fdt-status', role: 'status' })
   const bar = h('div', { class: 'fdt-bar', id: 'fdt-bar', hidden: true }, current, nav, modes, status)
 

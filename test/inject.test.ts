@@ -60,6 +60,8 @@ test('the snippet escapes every attribute value', () => {
   const s = toolbarSnippet({ prefix: '/__debug', id: 'a"b', nonce: '"><script>', subtitle: '<x>' })
   assert.doesNotMatch(s, /"><script>/)
   assert.match(s, /nonce="&quot;&gt;&lt;script&gt;"/)
+  assert.doesNotMatch(s, /data-sampling/, 'sampling on unless said otherwise')
+  assert.match(toolbarSnippet({ prefix: '/p', id: 'x', subtitle: '', sampling: false }), / data-sampling="off"/)
   assert.equal(escapeAttribute('plain'), 'plain')
   assert.equal(escapeAttribute('&"<>'), '&amp;&quot;&lt;&gt;')
 })

@@ -25,9 +25,12 @@ let app: FastifyInstance | undefined
 let cspApp: FastifyInstance | undefined
 /** Samples allocation sites only of the requests that ask (the Sample switch's cookie, or the header). */
 let markedApp: FastifyInstance | undefined
+/** Registered with allocations: false. */
+let offApp: FastifyInstance | undefined
 let base = ''
 let cspBase = ''
 let markedBase = ''
+let offBase = ''
 
 describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
   before(async () => {
@@ -37,6 +40,8 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     cspBase = await cspApp.listen({ host: '127.0.0.1', port: 0 })
     markedApp = await buildTestApp({ allocations: { requests: 'marked' } })
     markedBase = await markedApp.listen({ host: '127.0.0.1', port: 0 })
+    offApp = await buildTestApp({ allocations: false })
+    offBase = await offApp.listen({ host: '127.0.0.1', port: 0 })
     browser = await launchBrowser()
   })
 
@@ -45,6 +50,16 @@ describe('toolbar in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     await app?.close()
     await cspApp?.close()
     await markedApp?.close()
+    await offApp?.close()
+  })
+
+  test('leaves out the Sample switch when the app does not sample allocations', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage({ width: 1280, height: 720 }, async (page) => {
+      await page.goto(`${offBase}/`)
+      await page.locator('.fdt-handle').click()
+      await page.locator('.fdt-precise').waitFor({ state: 'visible' })
+      assert.equal(await page.locator('.fdt-sample').count(), 0)
+    })
   })
 
   test('shows the heap delta of the page in the handle, the nav and the Memory panel, as the stored record has it', { timeout: TEST_TIMEOUT_MS }, async () => {
