@@ -395,14 +395,14 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
    * record, whose objects are not the request's (inlined into Fastify's onSend hook runner, they
    * would be sampled as Fastify's).
    */
-  function stopSampling (state: RequestState, w: MemoryWindow): void {
+  function stopSampling (state: RequestState, w: MemoryWindow, gcCount: number): void {
     const hold = state.sampling
     if (typeof hold !== 'object') return
     const t0 = performance.now()
     // One global handle per live sample: no new handle and no GC in the window (a GC frees the
     // handles of collected samples, and of other objects) means no sample to read.
-    const noSamples = !state.precise && w.handlesBefore !== undefined && w.handlesAfter === w.handlesBefore &&
-      w.heapUsedAfter >= w.heapUsedBefore && gcTracker.between(w.startMs, w.endMs).length === 0
+    const noSamples = !state.precise && gcCount === 0 && w.handlesBefore !== undefined &&
+      w.handlesAfter === w.handlesBefore && w.heapUsedAfter >= w.heapUsedBefore
     holder = null
     try {
       state.profile = hold.stop(noSamples)
@@ -474,11 +474,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
     // Busy = elapsed - idle (what eventLoopUtilization computes, without its objects).
     state.loopBusyMs = Math.max(0, (w.endMs - w.startMs) - (nodeTiming.idleTime - state.idleStartMs))
-    stopSampling(state, w)
+    // The window's GCs, asked once: for the sampler's no-sample test and for the figures.
+    const gcs = gcTracker.between(w.startMs, w.endMs)
+    stopSampling(state, w, gcs.length)
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
-    state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes)
+    state.memory = finalizer.build(backend.id, w, overlapping, state.overheadMs, state.precise, notes, gcs)
     if (state.sampling !== undefined) state.memory.allocations = collectSamples(state, state.memory.gc.count)
     return state.memory
   }

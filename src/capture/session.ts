@@ -29,9 +29,9 @@ export class MemoryFinalizer {
     this.memories = new Array<MemoryRecord | undefined>(capacity).fill(undefined)
   }
 
-  /** A record's memory figures from its window and the GCs known so far. */
-  build (backend: string, w: MemoryWindow, overlapping: number, overheadMs: number, precise: boolean, notes: string[]): MemoryRecord {
-    const f = windowFigures(w, this.tracker.between(w.startMs, w.endMs))
+  /** A record's memory figures from its window and the GCs known so far (`gcs`, when the caller already asked the tracker). */
+  build (backend: string, w: MemoryWindow, overlapping: number, overheadMs: number, precise: boolean, notes: string[], gcs = this.tracker.between(w.startMs, w.endMs)): MemoryRecord {
+    const f = windowFigures(w, gcs)
     if (w.startMs <= this.tracker.trimmedUntilMs) notes.push('Some GCs of this long request were dropped from the tracker: peak and allocated bytes may be low.')
     return {
       backend,
