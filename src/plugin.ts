@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Measurement, MemoryWindow } from './capture/backend.ts'
+import type { Measurement, MemoryWindow, OpenMeasurement } from './capture/backend.ts'
 import { gcTracker } from './capture/gc-tracker.ts'
 import { heapStatisticsBackend } from './capture/heap-backend.ts'
 import { PreciseCollector, type PreciseMeasurement } from './capture/precise.ts'
@@ -39,7 +39,7 @@ interface RequestState {
   precise: boolean
   /** Sampling asked for by header or cookie. */
   sampleAsked: boolean
-  measurement: Measurement | PreciseMeasurement | undefined
+  measurement: OpenMeasurement | undefined
   cpuStart: NodeJS.CpuUsage | undefined
   cpu: NodeJS.CpuUsage | undefined
   /** The event loop's idle time when the window opened, ms; loop busy time once it closed. */
@@ -215,24 +215,35 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       // The sampler before the baseline, as below.
       precise.start(() => { startSampling(state, t0) }).then((m) => {
         state.measurement = m
-        startClocks(state, t0)
+        startClocks(state)
+        state.overheadMs += performance.now() - t0
         done()
       }, (err: unknown) => {
         warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
-        if (state.sampling === undefined) startSampling(state, t0)
-        state.measurement = backend.start()
-        startClocks(state, t0)
+        const startMs = performance.now()
+        const m = newMeasurement(request, startMs)
+        if (state.sampling === undefined) startSampling(state, startMs)
+        beginMeasurement(m, state, request)
+        startClocks(state)
+        state.overheadMs += performance.now() - t0
         done()
       })
       return
     }
-    // The sampler first: starting it makes V8 give up its allocation buffer, which reads as the
-    // heap shrinking; after it, the baseline sees none of that, and an unmoved handle count at the
-    // end means no sample (otherwise half the windows of a hello-world were read for nothing).
-    startSampling(state, t0)
-    state.measurement = startMeasurement(request)
-    startClocks(state, t0)
+    // In this order, so that the window holds as little of the toolbar's own allocation as it can
+    // (every byte allocated in it raises the odds of a sample, and a sample costs a read of the
+    // profile; even a timestamp allocates): the measurement object, the CPU and loop baselines and
+    // the window's start time before the sampler; then the sampler, which makes V8 give up its
+    // allocation buffer as it starts (that reads as the heap shrinking); then the heap baseline,
+    // which sees none of that. An unmoved handle count at the end then means no sample (otherwise
+    // half the windows of a hello-world were read for nothing).
+    startClocks(state)
+    const startMs = performance.now()
+    const m = newMeasurement(request, startMs)
+    startSampling(state, startMs)
+    beginMeasurement(m, state, request)
+    state.overheadMs += performance.now() - t0
     done()
   }
 
@@ -248,22 +259,28 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       done(null, payload)
       return
     }
-    const t0 = performance.now()
     if (state.precise) {
-      (state.measurement as PreciseMeasurement).settle().then(
-        () => { send(reply, payload, state, t0, done) },
+      const t0 = performance.now()
+      ;(state.measurement as PreciseMeasurement).settle().then(
+        () => {
+          state.overheadMs += performance.now() - t0
+          send(reply, payload, state, done)
+        },
         (err: unknown) => {
           warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
-          send(reply, payload, state, t0, done)
+          state.overheadMs += performance.now() - t0
+          send(reply, payload, state, done)
         })
       return
     }
-    send(reply, payload, state, t0, done)
+    // No timestamp here: it would be allocated inside the window. The toolbar's time in onSend is
+    // counted from the window's end reading.
+    send(reply, payload, state, done)
   }
 
   /** Close the window, head (and maybe inject) the response, let Fastify write it, then store the record. */
-  function send (reply: FastifyReply, payload: unknown, state: RequestState, t0: number, done: (err: null, payload: unknown) => void): void {
-    const out = finishSend(reply, payload, state, t0)
+  function send (reply: FastifyReply, payload: unknown, state: RequestState, done: (err: null, payload: unknown) => void): void {
+    const out = finishSend(reply, payload, state)
     close(state)
     done(null, out)
     // Every onSend hook after this one was synchronous when the response is already written: its
@@ -360,14 +377,28 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
   }
 
-  function startMeasurement (request: FastifyRequest): Measurement {
+  function newMeasurement (request: FastifyRequest, startMs: number): Measurement {
     try {
-      return backend.start()
+      return backend.create(startMs)
     } catch (err) {
-      warnOnce('backend', err, `memory backend "${backend.id}" failed; requests go on unmeasured`)
-      request.log.debug('debug toolbar: request not measured')
-      return { stop: () => emptyWindow() }
+      backendFailed(err, request)
+      return FAILED_MEASUREMENT
     }
+  }
+
+  function beginMeasurement (m: Measurement, state: RequestState, request: FastifyRequest): void {
+    try {
+      m.begin()
+      state.measurement = m
+    } catch (err) {
+      backendFailed(err, request)
+      state.measurement = FAILED_MEASUREMENT
+    }
+  }
+
+  function backendFailed (err: unknown, request: FastifyRequest): void {
+    warnOnce('backend', err, `memory backend "${backend.id}" failed; requests go on unmeasured`)
+    request.log.debug('debug toolbar: request not measured')
   }
 
   function startSampling (state: RequestState, now: number): void {
@@ -456,27 +487,28 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     }
   }
 
-  function startClocks (state: RequestState, t0: number): void {
+  function startClocks (state: RequestState): void {
     state.idleStartMs = nodeTiming.idleTime
     if (cpuTime) state.cpuStart = process.cpuUsage()
-    state.overheadMs += performance.now() - t0
   }
 
   function closeWindow (state: RequestState): MemoryRecord {
     let w: MemoryWindow
     try {
-      w = (state.measurement as Measurement).stop()
+      w = (state.measurement as OpenMeasurement).stop()
     } catch (err) {
       warnOnce('backend-stop', err, 'memory backend failed to stop; request recorded without figures')
       w = emptyWindow()
     }
     state.window = w
     if (state.cpuStart !== undefined) state.cpu = process.cpuUsage(state.cpuStart)
-    // Busy = elapsed - idle (what eventLoopUtilization computes, without its objects).
-    state.loopBusyMs = Math.max(0, (w.endMs - w.startMs) - (nodeTiming.idleTime - state.idleStartMs))
-    // The window's GCs, asked once: for the sampler's no-sample test and for the figures.
+    // The window's GCs, asked once: for the sampler's no-sample test and for the figures. The
+    // sampler stops before anything else of the toolbar's allocates.
     const gcs = gcTracker.between(w.startMs, w.endMs)
     stopSampling(state, w, gcs.length)
+    // Busy = elapsed - idle (what eventLoopUtilization computes, without its objects). The loop was
+    // not idle while the sampler stopped, so reading idle time after it changes nothing.
+    state.loopBusyMs = Math.max(0, (w.endMs - w.startMs) - (nodeTiming.idleTime - state.idleStartMs))
     const overlapping = state.othersAtStart + (arrivals - state.arrivalsAtStart)
     const notes = startupNotes.length === 0 ? [] : [...startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
@@ -485,9 +517,10 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     return state.memory
   }
 
-  function finishSend (reply: FastifyReply, payload: unknown, state: RequestState, t0: number): unknown {
+  function finishSend (reply: FastifyReply, payload: unknown, state: RequestState): unknown {
     try {
       const m = closeWindow(state)
+      const t0 = (state.window as MemoryWindow).endMs
       // Into Fastify's header map, not onto reply.raw: a header on the raw response makes Node's
       // writeHead set each of Fastify's headers one by one (2 µs of CPU a request more here).
       reply.header(ID_HEADER, state.id)
@@ -581,6 +614,9 @@ function cspNonce (reply: FastifyReply): string | undefined {
   const n = (reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce
   return typeof n?.script === 'string' ? n.script : undefined
 }
+
+/** The measurement of a request whose backend failed. */
+const FAILED_MEASUREMENT: Measurement = { begin () {}, stop: () => emptyWindow() }
 
 /** The window of a request whose backend failed. */
 function emptyWindow (): MemoryWindow {

@@ -19,14 +19,25 @@ export interface MemoryWindow {
   failed?: boolean
 }
 
-/** One request's measurement. stop() is idempotent: a second call returns the same window. */
-export interface Measurement {
+/** A measurement under way. stop() is idempotent: a second call returns the same window. */
+export interface OpenMeasurement {
   stop (): MemoryWindow
+}
+
+/**
+ * One request's measurement. It is made, with the window's start time, before the allocation
+ * sampler starts, and reads nothing until begin(): none of the toolbar's allocations (a timestamp
+ * is one) should fall inside the window before its end reading.
+ */
+export interface Measurement extends OpenMeasurement {
+  /** Take the opening reading. */
+  begin (): void
 }
 
 /** One way of measuring memory. Stateless; per-request state lives in the Measurement. */
 export interface MemoryBackend {
   readonly id: string
-  start (): Measurement
+  /** A measurement of a window opening at `startMs` (performance.now()), not yet begun. */
+  create (startMs: number): Measurement
   close? (): void | Promise<void>
 }

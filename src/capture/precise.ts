@@ -1,7 +1,6 @@
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
-import type { MemoryWindow } from './backend.ts'
-import type { Measurement } from './backend.ts'
+import type { MemoryWindow, OpenMeasurement } from './backend.ts'
 import { heapStatisticsBackend } from './heap-backend.ts'
 
 /**
@@ -32,8 +31,10 @@ export class PreciseCollector {
     // would otherwise be freed by the closing GC and read as a negative delta of a few hundred kB.
     await this.collect()
     await this.collect()
+    const inner = heapStatisticsBackend.create(performance.now())
     beforeBaseline?.()
-    return new PreciseMeasurement(this, heapStatisticsBackend.start())
+    inner.begin()
+    return new PreciseMeasurement(this, inner)
   }
 
   close (): void {
@@ -43,12 +44,12 @@ export class PreciseCollector {
 }
 
 /** A heap-statistics measurement whose stop is preceded by a forced GC (call settle() first). */
-export class PreciseMeasurement implements Measurement {
+export class PreciseMeasurement implements OpenMeasurement {
   private forcedFromMs = Infinity
   private readonly collector: PreciseCollector
-  private readonly inner: Measurement
+  private readonly inner: OpenMeasurement
 
-  constructor (collector: PreciseCollector, inner: Measurement) {
+  constructor (collector: PreciseCollector, inner: OpenMeasurement) {
     this.collector = collector
     this.inner = inner
   }

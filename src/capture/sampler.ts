@@ -107,6 +107,8 @@ class NativeSampler implements Sampler {
   start (): SamplingWindow | SamplerRefusal {
     if (owner !== null) return 'busy'
     const heap = this.heap
+    // Made before the sampler starts, so that it is not an allocation in the window.
+    const window = new NativeWindow(this)
     try {
       heap.start(this.intervalBytes, this.stackDepth)
     } catch {
@@ -125,7 +127,6 @@ class NativeSampler implements Sampler {
       }
       this.probe = false
     }
-    const window = new NativeWindow(this)
     owner = window
     return window
   }
