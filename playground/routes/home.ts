@@ -123,6 +123,13 @@ export async function homeRoutes (app: FastifyInstance, opts: { ctx: LayoutConte
       <button id="precise-toggle" class="btn" type="button">Turn precise mode on</button>
     </section>
 
+    <section class="precise" aria-labelledby="sample-title">
+      <div>
+        <h2 id="sample-title">Allocation sampling</h2>
+        <p>Every request you make here gets its allocation sites, 20 sampled requests a second at most (bursts of 40, so a page load is sampled whole); past that, the rest say they were over the budget. The toolbar's <em>Sample</em> switch (the <code>fdt-sample=1</code> cookie, or the <code>x-debug-toolbar-sample: 1</code> header) samples your own requests whatever the budget, and is what an app registered with <code>allocations: { requests: 'marked' }</code> needs before it samples anything.</p>
+      </div>
+    </section>
+
     <h2 class="section-title">Scenarios</h2>
     <ul class="cards">
       ${SCENARIOS.map((s) => html`
