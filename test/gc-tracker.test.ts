@@ -19,7 +19,11 @@ test('pairs each GC\'s time with its heap figures', async (t) => {
   const gcs = tracker.between(from, to)
   const major = gcs.find((g) => g.kind === 'major')
   assert.ok(major, `a major GC between ${from} and ${to}: ${JSON.stringify(gcs)}`)
-  assert.ok(major.heapUsedBefore - major.heapUsedAfter >= 20 * MiB, 'it freed the 20 MiB')
+  // The forced collection frees the arrays, but not always alone: young ones can go in a scavenge
+  // just before it, and marking V8 had started while they were alive can finish first. Together
+  // the window's GCs free them.
+  const freed = gcs.reduce((sum, g) => sum + g.heapUsedBefore - g.heapUsedAfter, 0)
+  assert.ok(freed >= 20 * MiB, `the window's GCs freed the 20 MiB: ${JSON.stringify(gcs)}`)
   assert.ok(major.durationMs > 0)
   assert.equal(chunks, null)
 })
