@@ -221,28 +221,13 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       }, (err: unknown) => {
         warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
-        const startMs = performance.now()
-        const m = newMeasurement(request, startMs)
-        if (state.sampling === undefined) startSampling(state, startMs)
-        beginMeasurement(m, state, request)
-        startClocks(state)
+        openWindow(state, request)
         state.overheadMs += performance.now() - t0
         done()
       })
       return
     }
-    // In this order, so that the window holds as little of the toolbar's own allocation as it can
-    // (every byte allocated in it raises the odds of a sample, and a sample costs a read of the
-    // profile; even a timestamp allocates): the measurement object, the CPU and loop baselines and
-    // the window's start time before the sampler; then the sampler, which makes V8 give up its
-    // allocation buffer as it starts (that reads as the heap shrinking); then the heap baseline,
-    // which sees none of that. An unmoved handle count at the end then means no sample (otherwise
-    // half the windows of a hello-world were read for nothing).
-    startClocks(state)
-    const startMs = performance.now()
-    const m = newMeasurement(request, startMs)
-    startSampling(state, startMs)
-    beginMeasurement(m, state, request)
+    openWindow(state, request)
     state.overheadMs += performance.now() - t0
     done()
   }
@@ -375,6 +360,24 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
 
   function onAllowError (err: unknown): void {
     warnOnce('allow', err, 'the allow() option threw; treating the client as not allowed')
+  }
+
+  /**
+   * Open the request's window (the sampler too, unless precise mode already started it). In this
+   * order, so that the window holds as little of the toolbar's own allocation as it can (every byte
+   * allocated in it raises the odds of a sample, and a sample costs a read of the profile; even a
+   * timestamp allocates): the CPU and loop baselines, the window's start time and the measurement
+   * object before the sampler; then the sampler, which makes V8 give up its allocation buffer as it
+   * starts (that reads as the heap shrinking); then the heap baseline, which sees none of that. An
+   * unmoved handle count at the end then means no sample (otherwise half the windows of a
+   * hello-world were read for nothing).
+   */
+  function openWindow (state: RequestState, request: FastifyRequest): void {
+    startClocks(state)
+    const startMs = performance.now()
+    const m = newMeasurement(request, startMs)
+    if (state.sampling === undefined) startSampling(state, startMs)
+    beginMeasurement(m, state, request)
   }
 
   function newMeasurement (request: FastifyRequest, startMs: number): Measurement {
