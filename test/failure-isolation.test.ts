@@ -8,6 +8,7 @@ import { Writable } from 'node:stream'
 import { createRequire } from 'node:module'
 import { Session } from 'node:inspector'
 import v8 from 'node:v8'
+import { setTimeout } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import debugToolbar, { type DebugToolbarOptions } from '../src/index.ts'
 import { recordOf } from './helpers.ts'
@@ -136,8 +137,7 @@ test('GC tracking unavailable: requests complete, every record and the panel say
   assert.match(await memoryPanel(app, ids[2] as string), /GC tracking unavailable/)
 })
 
-// Last in this file: V8 keeps our ignored start as theirs, so native sampling stays off afterwards.
-test('the heap profiler already sampling for an inspector client: their sampler keeps running, ours stands aside with a reason', async (t) => {
+test('the heap profiler already sampling for an inspector client: their sampler keeps running, ours stands aside with a reason, and comes back once they stop', async (t) => {
   const other = new Session()
   other.connect()
   const post = (method: string, params?: object): Promise<unknown> => new Promise((resolve, reject) => { other.post(method, params, (err, res) => { if (err) reject(err); else resolve(res) }) })
@@ -151,6 +151,16 @@ test('the heap profiler already sampling for an inspector client: their sampler 
   once(warnings, 'in use by someone else')
   const r = await recordOf(app, ids[0])
   assert.equal(r.memory.allocations !== undefined && 'skipped' in r.memory.allocations ? r.memory.allocations.skipped : '', 'owned-elsewhere')
+  // Still theirs a little later: the toolbar looks again (at most once a second) and stands aside.
+  await setTimeout(1100)
+  const later = await threeRequests(app)
+  const l = await recordOf(app, later[0])
+  assert.equal(l.memory.allocations !== undefined && 'skipped' in l.memory.allocations ? l.memory.allocations.skipped : '', 'owned-elsewhere')
   const { profile } = await post('HeapProfiler.stopSampling') as { profile: { samples: unknown[] } }
   assert.ok(profile.samples.length > 0, 'their profile survived our requests')
+  // They stopped: within a second the toolbar samples again.
+  await setTimeout(1100)
+  const [next] = await threeRequests(app)
+  const n = await recordOf(app, next)
+  assert.ok(n.memory.allocations !== undefined && 'sites' in n.memory.allocations, JSON.stringify(n.memory.allocations))
 })

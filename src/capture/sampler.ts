@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Session } from 'node:inspector'
+import { performance } from 'node:perf_hooks'
 import type { AllocationFrame, AllocationProfile, ProfileNode, SampleMeaning, SamplerKind } from '../allocations/types.ts'
 
 /**
@@ -93,6 +94,13 @@ class NativeSampler implements Sampler {
    * Reading a profile costs tens of µs (V8 walks every loaded script), so not on every window.
    */
   probe = true
+  /**
+   * Our last start reached @datadog/pprof, but V8 ignored it: its sampler was running for someone
+   * else (an inspector client). pprof then counts the sampler as ours and refuses every later start,
+   * so until V8's sampler is gone (see unstrand) the toolbar stands aside.
+   */
+  private stranded = false
+  private strandedCheckedMs = -Infinity
 
   readonly heap: NativeHeap
   readonly intervalBytes: number
@@ -106,6 +114,7 @@ class NativeSampler implements Sampler {
 
   start (): SamplingWindow | SamplerRefusal {
     if (owner !== null) return 'busy'
+    if (this.stranded && !this.unstrand()) return 'owned-elsewhere'
     const heap = this.heap
     // Made before the sampler starts, so that it is not an allocation in the window.
     const window = new NativeWindow(this)
@@ -120,7 +129,11 @@ class NativeSampler implements Sampler {
     // theirs does; leave theirs running.
     if (this.probe) {
       try {
-        if (hasForeignSamples(heap.v8Profile(), this.intervalBytes)) return 'owned-elsewhere'
+        if (hasForeignSamples(heap.v8Profile(), this.intervalBytes)) {
+          this.stranded = true
+          this.strandedCheckedMs = performance.now()
+          return 'owned-elsewhere'
+        }
       } catch {
         heap.stop()
         return 'failed'
@@ -131,8 +144,32 @@ class NativeSampler implements Sampler {
     return window
   }
 
+  /**
+   * Whether the sampler someone else was running has stopped, checked at most once a second (the
+   * check reads their whole profile). Once it has, V8 has no sampler and pprof's refusal is all that
+   * is left: stop pprof's (which stops nothing in V8) and probe the next window afresh.
+   */
+  private unstrand (): boolean {
+    const now = performance.now()
+    if (now - this.strandedCheckedMs < STRANDED_CHECK_MS) return false
+    this.strandedCheckedMs = now
+    try {
+      this.heap.v8Profile()
+      return false
+    } catch {
+      // "Heap profiler is not enabled": V8's sampler is gone.
+      try { this.heap.stop() } catch {}
+      this.stranded = false
+      this.probe = true
+      return true
+    }
+  }
+
   close (): void {}
 }
+
+/** How often a stranded native sampler looks whether the other sampler has stopped, ms. */
+const STRANDED_CHECK_MS = 1000
 
 class NativeWindow implements SamplingWindow {
   private open = true
