@@ -10,7 +10,7 @@
  *   goes to the root and End back to the top site, Enter or Space zooms into a frame, Escape zooms
  *   back out.
  *
- * Used by toolbar.js and page.js. No inline script or style attribute: the widget styles through
+ * Used by drawer.js and page.js. No inline script or style attribute: the widget styles through
  * the CSSOM, which a CSP allows.
  */
 /* global Element, ResizeObserver */
