@@ -1,6 +1,6 @@
 import { estimateProfileBytes } from './allocations/sites.ts'
 import type { AllocationProfile } from './allocations/types.ts'
-import type { RequestRecord } from './record.ts'
+import type { RequestRecord } from './record/types.ts'
 
 /** Where records live: bounded by count and by estimated bytes, newest first. */
 export interface RequestStore {

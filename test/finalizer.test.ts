@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MemoryWindow } from '../src/capture/backend.ts'
 import type { GcTracker, TrackedGc } from '../src/capture/gc-tracker.ts'
-import { MemoryFinalizer } from '../src/capture/session.ts'
+import { MemoryFinalizer } from '../src/capture/finalizer.ts'
 
 /** A tracker whose GCs the test adds by hand. */
 function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[] } {

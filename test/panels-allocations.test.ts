@@ -4,7 +4,7 @@ import type { AllocationsRecord, AllocationsSkipped } from '../src/allocations/t
 import { allocationNotes, allocationsView, meaningSentence, type SampledView } from '../src/panels/allocations.ts'
 import { compareContext } from '../src/panels/compare.ts'
 import type { PanelEnv } from '../src/panels/panel.ts'
-import { summarize, type RequestRecord } from '../src/record.ts'
+import { summarize, type RequestRecord } from '../src/record/types.ts'
 import { ROOT, record as allocations } from './allocations-fixture.ts'
 import { plainHeaders } from './helpers.ts'
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createStore, estimateRecordBytes } from '../src/store.ts'
-import type { RequestRecord } from '../src/record.ts'
+import type { RequestRecord } from '../src/record/types.ts'
 import { plainHeaders } from './helpers.ts'
 
 export function fakeRecord (id: string, extra: Partial<RequestRecord> = {}): RequestRecord {

@@ -7,7 +7,7 @@ import { DEFAULT_QUERY, GROUP_BY, groupSites, type GroupBy, type SiteQuery } fro
 import type { CodeCategory, PlacedFrame } from '../allocations/location.ts'
 import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 import { bytes, ms } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
+import type { RequestRecord } from '../record/types.ts'
 import type { Figure, PanelEnv } from './panel.ts'
 
 /** Most requests the panel offers to compare with. */

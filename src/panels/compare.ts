@@ -7,7 +7,7 @@ import { GROUP_BY, type GroupBy, type SiteQuery } from '../allocations/group.ts'
 import type { CodeCategory } from '../allocations/location.ts'
 import type { AllocationsRecord } from '../allocations/types.ts'
 import { bytes, signedBytes } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
+import type { RequestRecord } from '../record/types.ts'
 
 /** One side of the comparison. */
 export interface CompareSide {

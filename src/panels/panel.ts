@@ -1,5 +1,5 @@
 import type { SiteQuery } from '../allocations/group.ts'
-import type { RecordSummary, RequestRecord } from '../record.ts'
+import type { RecordSummary, RequestRecord } from '../record/types.ts'
 
 /** What a panel may know besides its record: the store's summaries (newest first) and where the toolbar lives. */
 export interface PanelEnv {

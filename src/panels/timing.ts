@@ -1,5 +1,5 @@
 import { ms } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
+import type { RequestRecord } from '../record/types.ts'
 import type { Figure, Panel } from './panel.ts'
 
 /** What templates/timing.eta renders. */

@@ -1,4 +1,4 @@
-import type { MemoryRecord } from '../record.ts'
+import type { MemoryRecord } from '../record/types.ts'
 import type { MemoryWindow } from './backend.ts'
 import { windowFigures, round3 } from './figures.ts'
 import type { GcTracker } from './gc-tracker.ts'

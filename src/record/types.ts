@@ -1,5 +1,5 @@
-import type { StoredHeaders } from './headers.ts'
-import type { AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
+import type { StoredHeaders } from '../headers.ts'
+import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 /**
  * The per-request record: plain data, JSON-serialisable. Bytes are bytes, times are milliseconds.
  * Capture fills it, the store keeps it, panels read it; nothing here knows about Fastify.

@@ -4,18 +4,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
-import { allowLoopback, isLoopbackHost, runAllow } from './options.ts'
-import { PANELS, findPanel } from './panels/index.ts'
-import { historyContext } from './panels/history.ts'
-import type { PanelEnv } from './panels/panel.ts'
-import type { ToolbarContext } from './plugin.ts'
-import { summarize, type RequestRecord } from './record.ts'
-import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
+import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from '../errors.ts'
+import { allowLoopback, isLoopbackHost, runAllow } from '../options.ts'
+import { PANELS, findPanel } from '../panels/index.ts'
+import { historyContext } from '../panels/history.ts'
+import type { PanelEnv } from '../panels/panel.ts'
+import type { ToolbarContext } from '../plugin.ts'
+import { summarize, type RequestRecord } from '../record/types.ts'
+import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
-/** The package's templates/ and static/ folders (the same from src/ and dist/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
-export const STATIC_DIR = fileURLToPath(new URL('../static/', import.meta.url))
+/** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
 
 /** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
 const VIEW = 'debugToolbarView'
