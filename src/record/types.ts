@@ -89,6 +89,11 @@ export interface RequestRecord {
   memory: MemoryRecord
 }
 
+/** True for an AllocationsRecord, false for an AllocationsSkipped. */
+export function isSampled (a: AllocationsRecord | AllocationsSkipped | undefined): a is AllocationsRecord {
+  return a !== undefined && !('skipped' in a)
+}
+
 /** The short form of a record used by lists (history page, API list). */
 export interface RecordSummary {
   id: string
