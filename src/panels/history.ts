@@ -1,5 +1,5 @@
 import { bytes, ms, signedBytes } from '../format.ts'
-import type { RecordSummary } from '../record.ts'
+import type { RecordSummary } from '../record/types.ts'
 import type { Panel } from './panel.ts'
 
 /** One row of the history table. */

@@ -1,5 +1,5 @@
 import { bytes, ms, signedBytes } from '../format.ts'
-import type { GcEventRecord, RequestRecord } from '../record.ts'
+import type { GcEventRecord, RequestRecord } from '../record/types.ts'
 import { allocationsView, type AllocationsView } from './allocations.ts'
 import type { Figure, Panel } from './panel.ts'
 

@@ -4,18 +4,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
-import { allowLoopback, isLoopbackHost, runAllow } from './options.ts'
-import { PANELS, findPanel } from './panels/index.ts'
-import { historyContext } from './panels/history.ts'
-import type { PanelEnv } from './panels/panel.ts'
-import type { ToolbarContext } from './plugin.ts'
-import { summarize, type RequestRecord } from './record.ts'
-import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
+import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from '../errors.ts'
+import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
+import { PANELS, findPanel } from '../panels/index.ts'
+import { historyContext } from '../panels/history.ts'
+import type { PanelEnv } from '../panels/panel.ts'
+import { TOKEN_HEADER } from '../protocol.ts'
+import { summarize, type RequestRecord } from '../record/types.ts'
+import type { RequestStore } from '../store.ts'
+import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
-/** The package's templates/ and static/ folders (the same from src/ and dist/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
-export const STATIC_DIR = fileURLToPath(new URL('../static/', import.meta.url))
+/** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
 
 /** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
 const VIEW = 'debugToolbarView'
@@ -24,8 +25,6 @@ type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => Fastif
 
 const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
-/** The header a JSON client sends the clear token in; the history page's form sends the field `token`. */
-export const TOKEN_HEADER = 'x-debug-toolbar-token'
 const FORM = 'application/x-www-form-urlencoded'
 /** Largest form body the toolbar parses, in bytes: a token and a little more. */
 const FORM_BODY_LIMIT_BYTES = 1024
@@ -34,12 +33,17 @@ interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 
+/** What the routes need: the store they read, and the options they answer by. */
+export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | 'allow' | 'maxRequests' | 'maxStoreBytes'> {
+  store: RequestStore
+}
+
 /**
  * The toolbar's own routes, registered as an encapsulated (non-fp) child under the prefix: pages,
  * panel fragments, the JSON API and static assets, every one behind the same allow check.
  */
-export async function routes (app: FastifyInstance, { context }: { context: ToolbarContext }): Promise<void> {
-  const { options, store } = context
+export async function routes (app: FastifyInstance, options: ToolbarRoutesOptions): Promise<void> {
+  const { store } = options
   // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
   const token = randomBytes(32).toString('base64url')
 
@@ -99,25 +103,17 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   })
 
   async function lookup (id: string): Promise<RequestRecord> {
-    const r = store.get(id)
+    const r = await store.get(id)
     if (r === undefined) throw new FST_DEBUG_TOOLBAR_NOT_FOUND(id, options.maxRequests)
-    if (!r.memory.final) await context.settle(id)
     return r
   }
 
   // Allocation sites' paths are shown relative to where the app was started.
   const root = process.cwd()
 
-  function env (query?: SitesQuerystring, page = false): PanelEnv {
-    const list = store.list()
+  async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
+    const list = await store.list()
     return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page }
-  }
-
-  async function finalizedList (): Promise<RequestRecord[]> {
-    const list = store.list()
-    const open = list.find((r) => !r.memory.final)
-    if (open !== undefined) await context.settle(open.id)
-    return list
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
@@ -145,7 +141,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   // JSON API (read-only).
 
   app.get('/api/requests', async function listRecords () {
-    return await finalizedList()
+    return await store.list()
   })
 
   app.get('/api/store', async function storeFigures () {
@@ -178,19 +174,19 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
-    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env(request.query)), prefix: options.prefix })
+    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(request.query)), prefix: options.prefix })
   })
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
   app.get('/', async function historyPage (_request: FastifyRequest, reply) {
-    const list = (await finalizedList()).map(summarize)
+    const list = (await store.list()).map(summarize)
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
-    const e = env(request.query, true)
+    const e = await env(request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
   })
