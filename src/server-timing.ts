@@ -20,6 +20,7 @@ const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
  * cost a measurable share of a hello-world request. Panels use pretty-bytes.
  */
 export function compactBytes (n: number): string {
+  if (!Number.isFinite(n)) return 'n/a'
   let v = Math.abs(n)
   let u = 0
   while (v >= 1000 && u < UNITS.length - 1) { v /= 1000; u++ }
