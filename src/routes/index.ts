@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
 import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from '../errors.ts'
+import { crossSite } from '../headers.ts'
 import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
 import { PANELS, findPanel } from '../panels/index.ts'
 import { historyContext } from '../panels/history.ts'
@@ -51,7 +52,10 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   app.addHook('onRequest', async function guard (request) {
     const allowed = runAllow(options.allow, request, (err) => { request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client') })
     if (!allowed) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
-    if (checkHost && !isLoopbackHost(request.headers.host)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
+    if (checkHost && !isLoopbackHost(hostOf(request))) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
+    // Whatever the app's CORS allows: another site's page gets nothing from the toolbar.
+    const site = headerText(request.headers['sec-fetch-site'])
+    if (crossSite(site, request.headers.origin, hostOf(request))) refuseOrigin(request, site === 'cross-site' ? 'Sec-Fetch-Site: cross-site' : undefined)
   })
 
   // JSON with markup characters escaped (\u003c...): it parses to the same data, and stays inert
@@ -67,6 +71,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     // Under `no-referrer` (helmet's default) a browser sends `Origin: null` with a same-origin form
     // post, which the clear route refuses; `same-origin` still sends no Referer to other sites.
     reply.header('referrer-policy', 'same-origin')
+    sameOriginOnly(reply)
   })
 
   app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {
@@ -195,15 +200,43 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 /** Refuse (403) a request whose Origin is missing, `null` or not the server's own origin as its Host names it. */
 async function sameOrigin (request: FastifyRequest): Promise<void> {
   const own = ownOrigin(request)
-  const given = request.headers.origin
-  if (own === undefined || given !== own) {
-    throw new FST_DEBUG_TOOLBAR_BAD_ORIGIN(own ?? '(no usable Host header)', given === undefined ? 'no Origin header' : JSON.stringify(given.slice(0, 200)))
-  }
+  if (own === undefined || request.headers.origin !== own) refuseOrigin(request)
 }
+
+/** Throw FST_DEBUG_TOOLBAR_BAD_ORIGIN naming the server's origin and what the request brought. */
+function refuseOrigin (request: FastifyRequest, why?: string): never {
+  const given = request.headers.origin
+  throw new FST_DEBUG_TOOLBAR_BAD_ORIGIN(ownOrigin(request) ?? '(no usable Host header)', given === undefined ? (why ?? 'no Origin header') : JSON.stringify(given.slice(0, 200)))
+}
+
+/** The Host header, or HTTP/2's `:authority` when there is none. */
+function hostOf (request: FastifyRequest): string | undefined {
+  return request.headers.host ?? headerText(request.headers[':authority'])
+}
+
+function headerText (v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * Keep toolbar responses to the server's own origin whatever the app says: no CORS header (from
+ * e.g. @fastify/cors), no framing by other sites (`frame-ancestors 'self'` added to any CSP).
+ */
+function sameOriginOnly (reply: FastifyReply): void {
+  for (const name of Object.keys(reply.getHeaders())) if (name.startsWith('access-control-')) reply.removeHeader(name)
+  if (String(reply.getHeader('x-frame-options')).toUpperCase() !== 'DENY') reply.header('x-frame-options', 'SAMEORIGIN')
+  const csp = reply.getHeader('content-security-policy')
+  // Several policies all apply, so one more only narrows what the app's policy allows.
+  if (csp === undefined) reply.header('content-security-policy', FRAME_ANCESTORS)
+  else if (typeof csp === 'string' && !/frame-ancestors/i.test(csp)) reply.header('content-security-policy', `${csp.replace(/[;\s]+$/, '')}; ${FRAME_ANCESTORS}`)
+  else reply.header('content-security-policy', [...(Array.isArray(csp) ? csp : [String(csp)]), FRAME_ANCESTORS])
+}
+
+const FRAME_ANCESTORS = "frame-ancestors 'self'"
 
 /** scheme://host[:port] as a browser serialises it (lower case, default port left out), from the Host header. */
 function ownOrigin (request: FastifyRequest): string | undefined {
-  const host = request.headers.host
+  const host = hostOf(request)
   if (host === undefined || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(host)) return undefined
   try {
     return new URL(`${request.protocol}://${host}`).origin
