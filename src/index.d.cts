@@ -1,9 +1,13 @@
 // Declarations for `require('fastify-debug-toolbar')`: Node >= 20.19 loads the ES module and returns its
 // `module.exports` export, the plugin function, which also carries itself as `.default` and `.debugToolbar`.
 // The build copies this file to dist/; the package's `require` condition points its types here.
-import type * as toolbar from './index.js'
+// It imports from the modules behind index.js: TypeScript reads index.js from CommonJS as the plugin alone.
+import type { debugToolbar as plugin } from './plugin.js' with { 'resolution-mode': 'import' }
+import type * as options from './options.js' with { 'resolution-mode': 'import' }
+import type * as record from './record.js' with { 'resolution-mode': 'import' }
+import type * as routeConfig from './route-config.js' with { 'resolution-mode': 'import' }
 
-type Plugin = typeof toolbar.debugToolbar
+type Plugin = typeof plugin
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. */
 declare const debugToolbar: Plugin & {
@@ -14,12 +18,13 @@ declare const debugToolbar: Plugin & {
 }
 
 declare namespace debugToolbar {
-  export type DebugToolbarOptions = toolbar.DebugToolbarOptions
-  export type AllocationsOptions = toolbar.AllocationsOptions
-  export type RequestRecord = toolbar.RequestRecord
-  export type MemoryRecord = toolbar.MemoryRecord
-  export type GcEventRecord = toolbar.GcEventRecord
-  export type RecordSummary = toolbar.RecordSummary
+  export type DebugToolbarOptions = options.DebugToolbarOptions
+  export type AllocationsOptions = options.AllocationsOptions
+  export type DebugToolbarRouteConfig = routeConfig.DebugToolbarRouteConfig
+  export type RequestRecord = record.RequestRecord
+  export type MemoryRecord = record.MemoryRecord
+  export type GcEventRecord = record.GcEventRecord
+  export type RecordSummary = record.RecordSummary
 }
 
 export = debugToolbar

@@ -65,7 +65,7 @@ before(() => {
 })
 
 after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true })
+  if (scratch !== '' && process.env.FDT_KEEP_SCRATCH === undefined) rmSync(scratch, { recursive: true, force: true })
 })
 
 for (const [name, mode] of Object.entries(MODES)) {
