@@ -1,13 +1,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // The declarations as users get them: the packed tarball installed in scratch consumer projects, one per
 // module mode, compiled with skipLibCheck off. `npm test` builds dist/ before this runs.
+// FDT_KEEP_SCRATCH=1 keeps the scratch directory for a look after a failure.
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const consumers = fileURLToPath(new URL('consumers/', import.meta.url))
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
@@ -23,7 +24,11 @@ const MODES: Record<string, Mode> = {
   'a CommonJS project under module nodenext': { dir: 'cjs-nodenext', type: 'commonjs', module: 'nodenext', moduleResolution: 'nodenext', file: 'cjs.ts' }
 }
 
+interface Outcome { ok: boolean, output: string }
+
 let scratch = ''
+/** Each mode's tsc run, started in before() and run at most as many at once as there are cores. */
+const outcomes = new Map<string, Promise<Outcome>>()
 
 /** The version this repository installed, so the scratch install is served from npm's cache. */
 function installedVersion (name: string): string {
@@ -32,6 +37,34 @@ function installedVersion (name: string): string {
 
 function npm (args: string[], cwd: string): string {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+}
+
+function compile (dir: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [tsc, '-p', join(scratch, dir)], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ ok: err === null, output: `${stdout}${stderr}` })
+    })
+  })
+}
+
+function writeProject (mode: Mode): void {
+  const dir = join(scratch, mode.dir)
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: mode.dir, private: true, type: mode.type }))
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: mode.module,
+      moduleResolution: mode.moduleResolution,
+      types: ['node'],
+      strict: true,
+      esModuleInterop: true,
+      skipLibCheck: false,
+      noEmit: true
+    },
+    files: [mode.file]
+  }))
+  copyFileSync(join(consumers, mode.file), join(dir, mode.file))
 }
 
 before(() => {
@@ -43,34 +76,25 @@ before(() => {
   // One install shared by every mode's project below it; optional dependencies left out, as a user may.
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--omit=optional', '--no-package-lock',
     tarball, `fastify@${installedVersion('fastify')}`, `@types/node@${installedVersion('@types/node')}`], scratch)
-  for (const mode of Object.values(MODES)) {
-    const dir = join(scratch, mode.dir)
-    mkdirSync(dir)
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: mode.dir, private: true, type: mode.type }))
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: mode.module,
-        moduleResolution: mode.moduleResolution,
-        types: ['node'],
-        strict: true,
-        esModuleInterop: true,
-        skipLibCheck: false,
-        noEmit: true
-      },
-      files: [mode.file]
-    }))
-    copyFileSync(join(consumers, mode.file), join(dir, mode.file))
-  }
+  const modes = Object.values(MODES)
+  const lanes: Array<Promise<unknown>> = Array.from({ length: Math.min(availableParallelism(), modes.length) }, () => Promise.resolve())
+  modes.forEach((mode, i) => {
+    writeProject(mode)
+    const lane = i % lanes.length
+    const outcome = (lanes[lane] as Promise<unknown>).then(() => compile(mode.dir))
+    lanes[lane] = outcome
+    outcomes.set(mode.dir, outcome)
+  })
 })
 
-after(() => {
+after(async () => {
+  await Promise.all(outcomes.values())
   if (scratch !== '' && process.env.FDT_KEEP_SCRATCH === undefined) rmSync(scratch, { recursive: true, force: true })
 })
 
 for (const [name, mode] of Object.entries(MODES)) {
-  test(`the packed declarations typecheck from ${name} with skipLibCheck off`, { skip: !built && 'dist/ not built' }, () => {
-    const run = spawnSync(process.execPath, [tsc, '-p', join(scratch, mode.dir)], { encoding: 'utf8' })
-    assert.equal(run.status, 0, `tsc in ${mode.dir}:\n${run.stdout}${run.stderr}`)
+  test(`the packed declarations typecheck from ${name} with skipLibCheck off`, { skip: !built && 'dist/ not built' }, async () => {
+    const outcome = await (outcomes.get(mode.dir) as Promise<Outcome>)
+    assert.ok(outcome.ok, `tsc in ${mode.dir}:\n${outcome.output}`)
   })
 }
