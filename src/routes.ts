@@ -45,7 +45,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
 
   // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets included.
   app.addHook('onRoute', function hideFromOpenApi (route) {
-    route.schema = { ...route.schema, hide: true }
+    route.schema = { ...route.schema, hide: true } as typeof route.schema
   })
 
   const checkHost = options.allow === allowLoopback
