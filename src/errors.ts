@@ -1,4 +1,5 @@
-import createError from '@fastify/error'
+// The named export: the default import is not the namespace under every consumer's moduleResolution.
+import { createError } from '@fastify/error'
 
 /** Thrown at registration when an option has the wrong type or value; the message names the option and what is allowed. */
 export const FST_DEBUG_TOOLBAR_INVALID_OPTION = createError(

@@ -48,6 +48,11 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
   const token = randomBytes(32).toString('base64url')
 
+  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets included.
+  app.addHook('onRoute', function hideFromOpenApi (route) {
+    route.schema = { ...route.schema, hide: true } as typeof route.schema
+  })
+
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
     const allowed = runAllow(options.allow, request, (err) => { request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client') })
