@@ -12,18 +12,25 @@
  * `{ type: 'ready', port, pid, heapUsed }` to the parent; otherwise it prints the URL.
  * Exits on SIGTERM/SIGINT, and when the parent that started it goes away.
  */
+import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { buildBenchApp } from './app.ts'
 import { FLOOR_LEVELS, buildFloorApp, floorProfilesRead, isFloorLevel } from './floor.ts'
 import { PEERS, buildPeerApp, isPeer, peerCounters } from './peers.ts'
+import { startCpuProfile, stopCpuProfile } from './cpu-profile.ts'
 import { retainHeap } from './retain.ts'
 
 /** The parent asks for the server's CPU time (to work out CPU per request) with `{ type: 'cpu', seq }`. */
 export interface CpuRequest { type: 'cpu', seq: number }
 /** The answer: process.cpuUsage() now, user + system, in microseconds, and the counters of a floor or peer. */
 export interface CpuReply { type: 'cpu', seq: number, micros: number, counters: { spansExported: number, profilesRead: number } }
+
+/** bench/profile.ts asks the server to start its CPU profiler, then to stop it and write the profile to `path`. */
+export type ProfileRequest = { type: 'profile-start', intervalMicros: number } | { type: 'profile-stop', path: string }
+/** The answer to a ProfileRequest, once done. */
+export interface ProfileReply { type: 'profile', done: 'started' | 'written' }
 
 /** What the parent receives once the server listens. */
 export interface ReadyMessage {
@@ -98,6 +105,15 @@ if (address === null || typeof address === 'string') fail('could not read the li
 const ready: ReadyMessage = { type: 'ready', port: address.port, pid: process.pid, heapUsed: process.memoryUsage().heapUsed }
 if (process.send) {
   process.send(ready)
+  process.on('message', (msg: ProfileRequest) => {
+    if (msg?.type === 'profile-start') {
+      startCpuProfile(msg.intervalMicros).then(() => { process.send?.({ type: 'profile', done: 'started' } satisfies ProfileReply) }, (err) => { fail(`profiler: ${String(err)}`) })
+    } else if (msg?.type === 'profile-stop') {
+      stopCpuProfile()
+        .then(async (profile) => { await writeFile(msg.path, JSON.stringify(profile)) })
+        .then(() => { process.send?.({ type: 'profile', done: 'written' } satisfies ProfileReply) }, (err) => { fail(`profiler: ${String(err)}`) })
+    }
+  })
   process.on('message', (msg: CpuRequest) => {
     if (msg?.type !== 'cpu') return
     const u = process.cpuUsage()
