@@ -15,7 +15,7 @@
  * Flags: `--quick` (3 rounds of 1 s: a smoke run), `--pin` (servers on core 0, autocannon on core 1,
  * with taskset), `--floor` (the ladder of bench/floor.ts beside the toolbar's own rows).
  * Env: BENCH_ROUNDS (5, min 3), BENCH_DURATION seconds a run (3), BENCH_WARMUP seconds a route and
- * server (1), BENCH_SCENARIOS (comma list, or "all"; default: the default scenarios), BENCH_ROUTES
+ * server (1; repeated until 2,000 requests, at most 5 times), BENCH_SCENARIOS (comma list, or "all"; default: the default scenarios), BENCH_ROUTES
  * (comma list of route paths, or "all"; default: /hello, /api/products, /page), BENCH_PLUGIN_OPTIONS
  * (JSON, extra toolbar options for every toolbar server).
  */
@@ -36,6 +36,9 @@ const HOST = '127.0.0.1'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url))
 const ID_HEADER = 'x-debug-toolbar-id'
+/** Warm-up: BENCH_WARMUP seconds at a time until this many requests were served, at most WARMUP_MAX_CHUNKS times. */
+const WARMUP_REQUESTS = 2000
+const WARMUP_MAX_CHUNKS = 5
 /** Cores for `--pin`: the servers on one, autocannon (this process) on the other. */
 const SERVER_CORE = 0
 const LOAD_CORE = 1
@@ -501,7 +504,7 @@ async function main (): Promise<void> {
     '',
     `- Node ${process.version} (${process.platform} ${process.arch}); CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} cores`,
     `- mode: ${modeLine(mode)}`,
-    `- autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${duration} s a run, ${rounds} rounds${QUICK ? ' (--quick: a smoke run, not figures to quote)' : ''}, ${warmup} s warm-up a route and server`,
+    `- autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${duration} s a run, ${rounds} rounds${QUICK ? ' (--quick: a smoke run, not figures to quote)' : ''}, warm-up ${warmup} s a route and server (repeated, up to ${WARMUP_MAX_CHUNKS} times, until ${WARMUP_REQUESTS} requests)`,
     '- each round: every route on the off server, then on each scenario\'s server (order rotating by round), then on the off server again; a scenario is paired with the mean of those two off runs',
     `- routes: ${routes.map((r) => `${r.name} (${r.path})`).join(', ')}`,
     `- scenarios: ${scenarios.map((s) => s.name).join(', ')}`,
@@ -531,12 +534,22 @@ async function main (): Promise<void> {
   log('verified: the off servers add nothing; each toolbar server profiles and injects, each floor writes what its level claims, each peer does its job')
 
   if (warmup > 0) {
+    let longest = 0
     for (const g of groups) {
       for (const [server, headers] of [[g.off, {}], ...g.members.map((m) => [m.server, m.scenario.headers ?? {}] as const)] as const) {
-        for (const route of routes) await load(server, route.path, warmup, headers)
+        for (const route of routes) {
+          // Enough requests for V8 to optimise the route's code, however slow the machine is.
+          let served = 0
+          let chunks = 0
+          while (chunks < WARMUP_MAX_CHUNKS && (chunks === 0 || served < WARMUP_REQUESTS)) {
+            served += (await load(server, route.path, warmup, headers)).requests
+            chunks++
+          }
+          longest = Math.max(longest, chunks * warmup)
+        }
       }
     }
-    log(`warmed up (${warmup} s a route and server)`)
+    log(`warmed up (${warmup} s a route and server, up to ${WARMUP_MAX_CHUNKS * warmup} s until ${WARMUP_REQUESTS} requests; the longest took ${longest} s)`)
   }
 
   const rows: Row[] = []
