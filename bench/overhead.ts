@@ -490,7 +490,8 @@ async function main (): Promise<void> {
   const runsPerRound = routes.length * (scenarios.length + 2 * retainSizes.length)
   const serverCount = scenarios.length + retainSizes.length
   const planned = runsPerRound * rounds * duration + serverCount * routes.length * warmup
-  const limit = Math.ceil(planned * 1.5 + 30 * serverCount + 120)
+  // Slack for a busy machine: the warm-up may repeat, start-ups and checks take longer.
+  const limit = Math.ceil(planned * 1.5 + serverCount * routes.length * warmup * (WARMUP_MAX_CHUNKS - 1) + 60 * serverCount + 120)
   const watchdog = setTimeout(() => {
     console.error(`bench: still running after ${limit} s (planned ${planned} s of load): giving up`)
     shutdown(1)
