@@ -43,6 +43,9 @@ export interface HeapDiffResult {
   types: GrownType[]
   /** Types that grew but less than once every two calls, left out. */
   omittedTypes: number
+  /** Net self bytes added per call by every type, and by V8's own bookkeeping among them (compiled code, object shapes, system objects). */
+  netBytesPerCall: number
+  internalBytesPerCall: number
   durationMs: number
 }
 
@@ -79,7 +82,13 @@ export async function diffSnapshots (input: HeapDiffInput): Promise<HeapDiffResu
     bytesPerCall: r.sizeDelta / input.calls,
     retainers: i < input.maxPaths ? retainerPath(after as unknown as Snapshot, r) : []
   }))
-  return { types, omittedTypes: grown.length - kept.length, durationMs: performance.now() - t0 }
+  let net = 0
+  let internal = 0
+  for (const r of rows) {
+    net += r.sizeDelta
+    if (V8_INTERNAL.has(r.name)) internal += r.sizeDelta
+  }
+  return { types, omittedTypes: grown.length - kept.length, netBytesPerCall: net / input.calls, internalBytesPerCall: internal / input.calls, durationMs: performance.now() - t0 }
 }
 
 /** Longest retainer path followed, in steps. */
@@ -109,7 +118,13 @@ function retainerPath (snapshot: Snapshot, row: DiffRow): string[] {
       if (best === undefined || retainer.distance() < best.node.distance()) best = { node: retainer, edge: edge.name(), type }
     }
     if (best === undefined) break
-    path.push(`${edgeLabel(best.edge, best.type)} (${best.node.className()})`)
+    const holder = best.node.className()
+    // A scope (a module's or a closure's variables): past it lie the module loader's own objects.
+    if (holder === 'system / Context') {
+      path.push(`${best.edge} (variable)`)
+      break
+    }
+    path.push(`${edgeLabel(best.edge, best.type)} ${holder.startsWith('(') ? holder : `(${holder})`}`)
     node = best.node
   }
   return path

@@ -5,7 +5,7 @@ import { FST_DEBUG_TOOLBAR_INVALID_OPTION } from '../errors.ts'
 
 /** Where a leak test is, for a progress bar: `done` of `total` in the current phase. */
 export interface LeakProgress {
-  phase: 'warm-up' | 'calls' | 'snapshot' | 'analysis'
+  phase: 'warm-up' | 'calls' | 'snapshot' | 'sampling' | 'analysis'
   done: number
   total: number
 }
@@ -18,7 +18,10 @@ export interface LeakTestOptions {
   maxWarmupCalls?: number
   /** Calls per warm-up block; warm-up ends when three blocks grow the heap alike. @default 10 (1 to 100) */
   warmupBlockCalls?: number
-  /** A run is a leak when the low end of the 95% interval is above this many bytes a call. @default 128 */
+  /**
+   * A run is a leak when the low end of the 95% interval is above this many bytes a call: a route
+   * that keeps nothing drifts by up to a few hundred bytes a call on a busy machine (docs/leaks.md). @default 512
+   */
   thresholdBytes?: number
   /** Take heap snapshots before the first and after the last call, and diff them. @default true */
   snapshots?: boolean
@@ -97,7 +100,7 @@ export function resolveLeakOptions (input: LeakTestOptions = {}): ResolvedLeakOp
     calls: int(input.calls, 'calls', 30, MIN_CALLS, MAX_CALLS),
     maxWarmupCalls: int(input.maxWarmupCalls, 'maxWarmupCalls', 300, 0, 5000),
     warmupBlockCalls: int(input.warmupBlockCalls, 'warmupBlockCalls', 10, 1, 100),
-    thresholdBytes: int(input.thresholdBytes, 'thresholdBytes', 128, 0, 2 ** 40),
+    thresholdBytes: int(input.thresholdBytes, 'thresholdBytes', 512, 0, 2 ** 40),
     snapshots: bool(input.snapshots, 'snapshots', true),
     maxSnapshotHeapBytes: int(input.maxSnapshotHeapBytes, 'maxSnapshotHeapBytes', 2 ** 30, 1, 2 ** 50),
     snapshotDir: dir,

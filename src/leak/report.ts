@@ -29,6 +29,9 @@ export interface SnapshotOutcome {
   after?: HeapSnapshotFile
   /** Parsing and diffing both, in a worker thread, ms. */
   diffMs?: number
+  /** Net self bytes the snapshots grew by per call, and V8's own part of it (compiled code, object shapes, system objects). */
+  netBytesPerCall?: number
+  internalBytesPerCall?: number
   /** Whether the files are still on disk (keepSnapshots). */
   kept: boolean
 }

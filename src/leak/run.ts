@@ -1,10 +1,9 @@
 /**
  * A leak test: repeat one request through `app.inject` and report what each call leaves behind.
  * Warm-up calls first (until the per-call growth is steady), then a forced full GC, a baseline
- * heap reading and a heap snapshot; every measured call is followed by forced GCs and a reading,
- * with the inspector's allocation sampler (retained mode) running from the first measured call to
- * the last; then a second snapshot, diffed in a worker thread. docs/leaks.md has the method and
- * its measured costs.
+ * heap reading and a heap snapshot; every measured call is followed by forced GCs and a reading;
+ * then a second snapshot, diffed in a worker thread, and as many calls again under the inspector's
+ * allocation sampler (retained mode) for the sites. docs/leaks.md has the method and its costs.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs'
@@ -21,7 +20,7 @@ import { PreciseCollector } from '../capture/precise.ts'
 import { chooseSampler, type SamplingWindow } from '../capture/sampler.ts'
 import { FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY } from '../errors.ts'
 import { diffInWorker, type HeapDiffResult } from './heap-diff.ts'
-import { resolveLeakOptions, type LeakTestOptions, type ResolvedLeakOptions } from './options.ts'
+import { resolveLeakOptions, type LeakProgress, type LeakTestOptions, type ResolvedLeakOptions } from './options.ts'
 import { fitLine } from './regression.ts'
 import type { LeakReport, LeakSite, SamplerOutcome, SnapshotOutcome } from './report.ts'
 import { summaryOf, verdictOf } from './verdict.ts'
@@ -67,7 +66,7 @@ function turn (): Promise<void> {
 function heapLessCode (): number {
   let bytes = 0
   for (const s of v8.getHeapSpaceStatistics()) {
-    if (!s.space_name.startsWith('code')) bytes += s.space_used_size
+    if (!s.space_name.startsWith('code') && !s.space_name.startsWith('new')) bytes += s.space_used_size
   }
   return bytes
 }
@@ -139,15 +138,6 @@ class LeakRun {
       const xs = new Float64Array(n + 1)
       const ys = new Float64Array(n + 1)
       ys[0] = await this.read()
-      const sampler = chooseSampler('inspector', o.samplingIntervalBytes, STACK_DEPTH, () => {})
-      let samplerOutcome: SamplerOutcome = { status: 'sampled', intervalBytes: o.samplingIntervalBytes, sampledBytesPerCall: 0, builtins: o.separateBuiltins ? 'apart' : 'folded' }
-      if (sampler instanceof Error) {
-        samplerOutcome = { ...samplerOutcome, status: 'failed', message: sampler.message }
-      } else {
-        const w = sampler.start()
-        if (typeof w === 'string') samplerOutcome = { ...samplerOutcome, status: w === 'failed' ? 'failed' : 'busy', message: `the allocation sampler could not start (${w})` }
-        else window = w
-      }
       let pauseMs = 0
       for (let k = 1; k <= n; k++) {
         await turn()
@@ -159,22 +149,46 @@ class LeakRun {
         pauseMs += performance.now() - r0
         this.progress('calls', k, n)
       }
-      // The second snapshot before the sampler is read: the profile it returns is the runner's own data.
       if (o.snapshots && snapshots.status === 'taken' && snapshotDir !== undefined) {
         this.progress('snapshot', 1, 2)
         await this.snapshot(snapshots, 'after', join(snapshotDir, 'after.heapsnapshot'))
       }
+
+      // The sampler's own pass: running it during the measured calls adds a few hundred bytes a
+      // call to the readings (docs/leaks.md), so it gets the same number of calls of its own.
+      let samplerOutcome: SamplerOutcome = { status: 'sampled', intervalBytes: o.samplingIntervalBytes, sampledBytesPerCall: 0, builtins: o.separateBuiltins ? 'apart' : 'folded' }
       let profile: AllocationProfile | undefined
-      if (window !== undefined) {
-        const w = window
-        window = undefined
+      const sampler = chooseSampler('inspector', o.samplingIntervalBytes, STACK_DEPTH, () => {})
+      if (sampler instanceof Error) {
+        samplerOutcome = { ...samplerOutcome, status: 'failed', message: sampler.message }
+      } else {
         try {
-          profile = w.stop(false)
-        } catch (err) {
-          samplerOutcome = { ...samplerOutcome, status: 'failed', message: `reading the allocation sampler failed: ${(err as Error).message}` }
+          const w = sampler.start()
+          if (typeof w === 'string') {
+            samplerOutcome = { ...samplerOutcome, status: w === 'failed' ? 'failed' : 'busy', message: `the allocation sampler could not start (${w})` }
+          } else {
+            window = w
+            for (let k = 1; k <= n; k++) {
+              await turn()
+              await this.call()
+              this.check()
+              this.progress('sampling', k, n)
+            }
+            await turn()
+            window = undefined
+            try {
+              // Stopping forces a full GC: what is left is what the calls still hold.
+              profile = w.stop(false)
+            } catch (err) {
+              samplerOutcome = { ...samplerOutcome, status: 'failed', message: `reading the allocation sampler failed: ${(err as Error).message}` }
+            }
+          }
+        } finally {
+          window?.abandon()
+          window = undefined
+          sampler.close()
         }
       }
-      if (!(sampler instanceof Error)) sampler.close()
       const sites = profile === undefined ? [] : this.sites(profile, samplerOutcome)
 
       let diff: HeapDiffResult | undefined
@@ -184,6 +198,8 @@ class LeakRun {
         try {
           diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: n, maxTypes: o.maxTypes, maxPaths: 3 })
           snapshots.diffMs = diff.durationMs
+          snapshots.netBytesPerCall = diff.netBytesPerCall
+          snapshots.internalBytesPerCall = diff.internalBytesPerCall
         } catch (err) {
           snapshots.status = 'failed'
           snapshots.message = `parsing the heap snapshots failed: ${(err as Error).message}`
@@ -262,7 +278,7 @@ class LeakRun {
     if (signal?.aborted === true) throw signal.reason ?? new Error('leak test cancelled')
   }
 
-  private progress (phase: 'warm-up' | 'calls' | 'snapshot' | 'analysis', done: number, total: number): void {
+  private progress (phase: LeakProgress['phase'], done: number, total: number): void {
     try { this.o.onProgress?.({ phase, done, total }) } catch {}
   }
 
