@@ -214,6 +214,7 @@ class LeakRun {
       if (this.overlapping > 0) this.notes.push(`${this.overlapping} other HTTP request${this.overlapping === 1 ? ' was' : 's were'} served during the run: ${this.overlapping === 1 ? 'its' : 'their'} memory is in the figures.`)
       const unexpected = Object.keys(this.statusCodes).filter((c) => Number(c) >= 400)
       if (unexpected.length > 0) this.notes.push(`Some calls answered ${unexpected.join(', ')}: the figures are those of the error path.`)
+      if (this.app.hasPlugin('fastify-debug-toolbar')) this.notes.push('The debug toolbar is registered in this app: the record it keeps of every call is in the figures until its store is full (maxRequests), and its per-request state after that.')
       this.notes.push('Everything this process did during the run is in the figures: timers, other apps, background work.')
       return {
         request: describe(this.request),
