@@ -97,25 +97,41 @@ const MAX_PATH_STEPS = 16
 const MAX_CANDIDATES = 32
 
 /**
- * One retainer path of an added object of the type: the candidate closest to a GC root, then at each
- * step the retainer closest to a root (as DevTools' Retainers view orders them), weak edges skipped.
+ * One retainer path of an added object of the type: the path most of the added objects share (the
+ * leak, rather than some one-off object of the same type), each step the retainer closest to a GC
+ * root as DevTools' Retainers view orders them, weak edges skipped.
  */
 function retainerPath (snapshot: Snapshot, row: DiffRow): string[] {
-  let node: SnapshotNode | undefined
+  const byShape = new Map<string, { path: string[], count: number }>()
+  let best: { path: string[], count: number } | undefined
   for (const index of row.addedIndexes.slice(0, MAX_CANDIDATES)) {
-    const candidate = snapshot.createNode(index)
-    if (node === undefined || candidate.distance() < node.distance()) node = candidate
+    const path = pathFrom(snapshot.createNode(index))
+    // Element indexes differ from object to object; the shape leaves them out.
+    const shape = path.join('\u0000').replace(/\[\d+\]/g, '[]')
+    const entry = byShape.get(shape) ?? { path, count: 0 }
+    entry.count++
+    byShape.set(shape, entry)
+    if (best === undefined || entry.count > best.count) best = entry
   }
-  if (node === undefined) return []
+  return best?.path ?? []
+}
+
+function pathFrom (start: SnapshotNode): string[] {
+  let node = start
   const path = [node.className()]
   for (let step = 0; step < MAX_PATH_STEPS && node.distance() > 1 && !node.isRoot(); step++) {
-    let best: { node: SnapshotNode, edge: string, type: string } | undefined
+    let best: { node: SnapshotNode, edge: string, type: string, synthetic: boolean } | undefined
     for (const it = node.retainers(); it.hasNext(); it.next()) {
       const edge = it.item()
       const type = edge.type()
       if (type === 'weak') continue
       const retainer = edge.node()
-      if (best === undefined || retainer.distance() < best.node.distance()) best = { node: retainer, edge: edge.name(), type }
+      // V8's own links (allocation sites, feedback, descriptor arrays) are short cuts to a root no reader can act on.
+      const kind = retainer.className()
+      if (kind === '(system)' || (kind.startsWith('system / ') && kind !== 'system / Context')) continue
+      // GC root categories last: a path through the app's own objects says more.
+      const synthetic = kind === '(synthetic)' || retainer.isRoot()
+      if (best === undefined || (best.synthetic && !synthetic) || (best.synthetic === synthetic && retainer.distance() < best.node.distance())) best = { node: retainer, edge: edge.name(), type, synthetic }
     }
     if (best === undefined) break
     const holder = best.node.className()
