@@ -2,9 +2,11 @@ import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import debugToolbar, { type DebugToolbarOptions } from '../src/index.ts'
 import { actions, html, layout, type LayoutContext } from './lib/html.ts'
+import { releaseLeaks } from './lib/leaks.ts'
 import { releaseAll } from './lib/memory.ts'
 import { demoRoutes } from './routes/demo.ts'
 import { homeRoutes } from './routes/home.ts'
+import { leakRoutes } from './routes/leaks.ts'
 import { memoryRoutes } from './routes/memory.ts'
 
 export interface PlaygroundOptions {
@@ -39,9 +41,11 @@ export async function buildPlayground (opts: PlaygroundOptions = {}): Promise<Fa
   await app.register(homeRoutes, { ctx })
   await app.register(memoryRoutes, { ctx })
   await app.register(demoRoutes, { ctx })
+  await app.register(leakRoutes)
 
   app.addHook('onClose', async () => {
     releaseAll()
+    releaseLeaks()
   })
   return app
 }

@@ -60,3 +60,10 @@ export const FST_DEBUG_TOOLBAR_NO_ALLOCATIONS = createError(
   'Request "%s" has no %s: %s',
   404
 )
+
+/** Thrown (409 from the toolbar's routes) when a leak test is asked for while one is running or other requests are in flight. */
+export const FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY = createError(
+  'FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY',
+  'A leak test cannot start now: %s',
+  409
+)

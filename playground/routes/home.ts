@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { html, layout, type LayoutContext, type SafeHtml } from '../lib/html.ts'
+import { LEAK_SCENARIOS } from './leaks.ts'
 
 interface Scenario {
   title: string
@@ -142,6 +143,21 @@ export async function homeRoutes (app: FastifyInstance, opts: { ctx: LayoutConte
         <p>${s.does}</p>
         <p class="expect"><span class="expect-label">Memory panel</span> ${s.expect}</p>
         ${s.more ? html`<p class="card-links">${s.more.map(([href, label]) => html`<a href="${href}">${label}</a>`)}</p>` : ''}
+      </li>`)}
+    </ul>
+
+    <h2 class="section-title" id="leaks-title">Leaks</h2>
+    <p>Routes that keep memory in known ways, and two that do not. A leak test repeats one of them and reports what each call keeps: from a test suite, <code>measureLeak(app, '/leaks/timer')</code> from <code>fastify-debug-toolbar/testing</code>.</p>
+    <ul class="cards" aria-labelledby="leaks-title">
+      ${LEAK_SCENARIOS.map((s) => html`
+      <li class="card">
+        <div class="card-head">
+          <a class="card-title" href="${s.path}">${s.title}</a>
+          <span class="tag tag-heap">leak test</span>
+        </div>
+        <code class="route">${s.path}</code>
+        <p>${s.does}</p>
+        <p class="expect"><span class="expect-label">Leak test</span> ${s.reads}</p>
       </li>`)}
     </ul>
 

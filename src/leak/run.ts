@@ -1,0 +1,318 @@
+/**
+ * A leak test: repeat one request through `app.inject` and report what each call leaves behind.
+ * Warm-up calls first (until the per-call growth is steady), then a forced full GC, a baseline
+ * heap reading and a heap snapshot; every measured call is followed by forced GCs and a reading;
+ * then a second snapshot, diffed in a worker thread, and as many calls again under the inspector's
+ * allocation sampler (retained mode) for the sites. docs/leaks.md has the method and its costs.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import v8 from 'node:v8'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import { withBuiltinsFolded } from '../allocations/builtins.ts'
+import { summarizeSites } from '../allocations/sites.ts'
+import type { AllocationProfile } from '../allocations/types.ts'
+import { SnapshotTooLargeError, takeHeapSnapshot } from '../capture/heap-snapshot.ts'
+import { PreciseCollector } from '../capture/precise.ts'
+import { chooseSampler, type SamplingWindow } from '../capture/sampler.ts'
+import { FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY } from '../errors.ts'
+import { diffInWorker, type HeapDiffResult } from './heap-diff.ts'
+import { resolveLeakOptions, type LeakProgress, type LeakTestOptions, type ResolvedLeakOptions } from './options.ts'
+import { fitLine } from './regression.ts'
+import type { LeakReport, LeakSite, SamplerOutcome, SnapshotOutcome } from './report.ts'
+import { summaryOf, verdictOf } from './verdict.ts'
+import { DEFAULT_WARMUP_RULE, isSteady } from './warmup.ts'
+
+/** What `app.inject` takes: its options object, or a URL for a GET. */
+export type LeakRequest = InjectOptions | string
+
+/** What is read after every call, as the report names it. */
+export const HEAP_MEASURE = 'V8 used heap less code space, after two forced full GCs'
+
+/** Deepest stack the sampler records. */
+const STACK_DEPTH = 64
+
+/** One leak test at a time in a process: the sampler and the forced GCs are process-wide. */
+let running = false
+
+/** Whether a leak test is running in this process. */
+export function leakTestRunning (): boolean {
+  return running
+}
+
+/** Run a leak test of `request` against `app` (see the module comment); rejects with the signal's reason when cancelled. */
+export async function runLeakTest (app: FastifyInstance, request: LeakRequest, options?: LeakTestOptions): Promise<LeakReport> {
+  const o = resolveLeakOptions(options)
+  if (running) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY('another leak test is running in this process')
+  const inFlight = o.inFlight?.() ?? 0
+  if (inFlight > 0) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY(`${inFlight} other request${inFlight === 1 ? ' is' : 's are'} in flight; their memory would be counted`)
+  running = true
+  try {
+    return await new LeakRun(app, request, o).run()
+  } finally {
+    running = false
+  }
+}
+
+/** Yield to the event loop's check phase, so that light-my-request's pending callbacks run and let go of their responses. */
+function turn (): Promise<void> {
+  return new Promise((resolve) => { setImmediate(resolve) })
+}
+
+/** V8's used heap less its code spaces: compiled code grows while V8 tiers up and is not the app's data. */
+function heapLessCode (): number {
+  let bytes = 0
+  for (const s of v8.getHeapSpaceStatistics()) {
+    if (!s.space_name.startsWith('code') && !s.space_name.startsWith('new')) bytes += s.space_used_size
+  }
+  return bytes
+}
+
+function describe (request: LeakRequest): { method: string, url: string } {
+  if (typeof request === 'string') return { method: 'GET', url: request }
+  const url = typeof request.url === 'string' ? request.url : (request.path !== undefined && typeof request.path === 'string' ? request.path : '/')
+  return { method: (request.method ?? 'GET').toUpperCase(), url }
+}
+
+class LeakRun {
+  private readonly app: FastifyInstance
+  private readonly request: LeakRequest
+  private readonly o: ResolvedLeakOptions
+  private readonly collector = new PreciseCollector()
+  private readonly statusCodes: Record<string, number> = {}
+  private readonly notes: string[] = []
+  private overlapping = 0
+  private readonly onServerRequest = (): void => { this.overlapping++ }
+
+  constructor (app: FastifyInstance, request: LeakRequest, o: ResolvedLeakOptions) {
+    this.app = app
+    this.request = request
+    this.o = o
+  }
+
+  async run (): Promise<LeakReport> {
+    const t0 = performance.now()
+    const o = this.o
+    let snapshotDir: string | undefined
+    let madeDir = false
+    let window: SamplingWindow | undefined
+    const snapshots: SnapshotOutcome = { status: o.snapshots ? 'taken' : 'off', kept: false }
+    subscribe('http.server.request.start', this.onServerRequest)
+    try {
+      await this.app.ready()
+      this.check()
+
+      // Warm-up: blocks of calls without forced GCs, a reading after each block.
+      const blockGrowthBytes: number[] = []
+      let warmupCalls = 0
+      let previous = await this.read()
+      let steady = false
+      while (warmupCalls < o.maxWarmupCalls && !steady) {
+        const block = Math.min(o.warmupBlockCalls, o.maxWarmupCalls - warmupCalls)
+        for (let i = 0; i < block; i++) {
+          await turn()
+          await this.call()
+          this.check()
+        }
+        warmupCalls += block
+        const now = await this.read()
+        blockGrowthBytes.push((now - previous) / block)
+        previous = now
+        steady = isSteady(blockGrowthBytes)
+        this.progress('warm-up', warmupCalls, o.maxWarmupCalls)
+      }
+      const reason = warmupReason(steady, warmupCalls, o)
+
+      if (o.snapshots) {
+        snapshotDir = o.snapshotDir ?? mkdtempSync(join(tmpdir(), 'fastify-debug-toolbar-leak-'))
+        madeDir = o.snapshotDir === undefined
+        this.progress('snapshot', 0, 2)
+        await this.snapshot(snapshots, 'before', join(snapshotDir, 'before.heapsnapshot'))
+      }
+
+      // Measured calls.
+      const n = o.calls
+      const xs = new Float64Array(n + 1)
+      const ys = new Float64Array(n + 1)
+      ys[0] = await this.read()
+      let pauseMs = 0
+      for (let k = 1; k <= n; k++) {
+        await turn()
+        await this.call()
+        this.check()
+        const r0 = performance.now()
+        xs[k] = k
+        ys[k] = await this.read()
+        pauseMs += performance.now() - r0
+        this.progress('calls', k, n)
+      }
+      if (o.snapshots && snapshots.status === 'taken' && snapshotDir !== undefined) {
+        this.progress('snapshot', 1, 2)
+        await this.snapshot(snapshots, 'after', join(snapshotDir, 'after.heapsnapshot'))
+      }
+
+      // The sampler's own pass: running it during the measured calls adds a few hundred bytes a
+      // call to the readings (docs/leaks.md), so it gets the same number of calls of its own.
+      let samplerOutcome: SamplerOutcome = { status: 'sampled', intervalBytes: o.samplingIntervalBytes, sampledBytesPerCall: 0, builtins: o.separateBuiltins ? 'apart' : 'folded' }
+      let profile: AllocationProfile | undefined
+      const sampler = chooseSampler('inspector', o.samplingIntervalBytes, STACK_DEPTH, () => {})
+      if (sampler instanceof Error) {
+        samplerOutcome = { ...samplerOutcome, status: 'failed', message: sampler.message }
+      } else {
+        try {
+          const w = sampler.start()
+          if (typeof w === 'string') {
+            samplerOutcome = { ...samplerOutcome, status: w === 'failed' ? 'failed' : 'busy', message: `the allocation sampler could not start (${w})` }
+          } else {
+            window = w
+            for (let k = 1; k <= n; k++) {
+              await turn()
+              await this.call()
+              this.check()
+              this.progress('sampling', k, n)
+            }
+            await turn()
+            window = undefined
+            try {
+              // Stopping forces a full GC: what is left is what the calls still hold.
+              profile = w.stop(false)
+            } catch (err) {
+              samplerOutcome = { ...samplerOutcome, status: 'failed', message: `reading the allocation sampler failed: ${(err as Error).message}` }
+            }
+          }
+        } finally {
+          window?.abandon()
+          window = undefined
+          sampler.close()
+        }
+      }
+      const sites = profile === undefined ? [] : this.sites(profile, samplerOutcome)
+
+      let diff: HeapDiffResult | undefined
+
+      if (snapshots.status === 'taken' && snapshots.before !== undefined && snapshots.after !== undefined) {
+        this.progress('analysis', 0, 1)
+        try {
+          diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: n, maxTypes: o.maxTypes, maxPaths: 3 })
+          snapshots.diffMs = diff.durationMs
+          snapshots.netBytesPerCall = diff.netBytesPerCall
+          snapshots.internalBytesPerCall = diff.internalBytesPerCall
+        } catch (err) {
+          snapshots.status = 'failed'
+          snapshots.message = `parsing the heap snapshots failed: ${(err as Error).message}`
+        }
+        this.progress('analysis', 1, 1)
+      }
+      if (snapshots.status !== 'taken' && snapshots.status !== 'off') this.notes.push(`No object types: ${snapshots.message ?? 'the heap snapshots failed'}.`)
+
+      const fit = fitLine(xs, ys)
+      const retainedPerCall = { estimate: fit.slope, low: fit.low, high: fit.high }
+      const verdict = verdictOf(retainedPerCall, o.thresholdBytes)
+      if (this.overlapping > 0) this.notes.push(`${this.overlapping} other HTTP request${this.overlapping === 1 ? ' was' : 's were'} served during the run: ${this.overlapping === 1 ? 'its' : 'their'} memory is in the figures.`)
+      const unexpected = Object.keys(this.statusCodes).filter((c) => Number(c) >= 400)
+      if (unexpected.length > 0) this.notes.push(`Some calls answered ${unexpected.join(', ')}: the figures are those of the error path.`)
+      if (this.app.hasPlugin('fastify-debug-toolbar')) this.notes.push('The debug toolbar is registered in this app: the record it keeps of every call is in the figures until its store is full (maxRequests), and its per-request state after that.')
+      this.notes.push('Everything this process did during the run is in the figures: timers, other apps, background work.')
+      return {
+        request: describe(this.request),
+        calls: n,
+        warmupCalls,
+        warmup: { reason, blockGrowthBytes },
+        retainedPerCall,
+        verdict,
+        summary: summaryOf(verdict, retainedPerCall, n, warmupCalls),
+        thresholdBytes: o.thresholdBytes,
+        heap: {
+          measure: HEAP_MEASURE,
+          baselineBytes: ys[0] as number,
+          afterCallBytes: Array.from(ys.subarray(1)),
+          interceptBytes: fit.intercept,
+          residualSdBytes: fit.residualSd
+        },
+        types: diff?.types ?? [],
+        omittedTypes: diff?.omittedTypes ?? 0,
+        sites,
+        snapshots,
+        sampler: samplerOutcome,
+        statusCodes: this.statusCodes,
+        overlapping: this.overlapping,
+        durationMs: performance.now() - t0,
+        pausePerCallMs: pauseMs / n,
+        notes: this.notes
+      }
+    } finally {
+      unsubscribe('http.server.request.start', this.onServerRequest)
+      window?.abandon()
+      this.collector.close()
+      if (!o.keepSnapshots) {
+        for (const f of [snapshots.before, snapshots.after]) {
+          if (f !== undefined) try { unlinkSync(f.path) } catch {}
+        }
+        if (madeDir && snapshotDir !== undefined) try { rmSync(snapshotDir, { recursive: true, force: true }) } catch {}
+      } else {
+        snapshots.kept = snapshots.before !== undefined
+      }
+    }
+  }
+
+  /** One call, its status code counted. */
+  private async call (): Promise<void> {
+    // light-my-request dispatches on a later tick, so the app's stacks do not pass through here.
+    const res = await this.app.inject(this.request as InjectOptions)
+    const code = String(res.statusCode)
+    this.statusCodes[code] = (this.statusCodes[code] ?? 0) + 1
+  }
+
+  /** Turn the event loop, force two full GCs, read the heap. */
+  private async read (): Promise<number> {
+    await turn()
+    await this.collector.collect()
+    await this.collector.collect()
+    return heapLessCode()
+  }
+
+  private check (): void {
+    const signal = this.o.signal
+    if (signal?.aborted === true) throw signal.reason ?? new Error('leak test cancelled')
+  }
+
+  private progress (phase: LeakProgress['phase'], done: number, total: number): void {
+    try { this.o.onProgress?.({ phase, done, total }) } catch {}
+  }
+
+  private async snapshot (outcome: SnapshotOutcome, which: 'before' | 'after', path: string): Promise<void> {
+    try {
+      outcome[which] = await takeHeapSnapshot(path, this.o.maxSnapshotHeapBytes)
+    } catch (err) {
+      outcome.status = err instanceof SnapshotTooLargeError ? 'refused' : 'failed'
+      outcome.message = err instanceof SnapshotTooLargeError ? err.message : `taking the ${which} heap snapshot failed: ${(err as Error).message}`
+    }
+  }
+
+  private sites (profile: AllocationProfile, outcome: SamplerOutcome): LeakSite[] {
+    const n = this.o.calls
+    const tree = this.o.separateBuiltins ? profile : withBuiltinsFolded(profile)
+    const summary = summarizeSites(tree, this.o.maxSites)
+    outcome.sampledBytesPerCall = summary.sampledBytes / n
+    return summary.sites.map((s) => ({
+      functionName: s.functionName,
+      url: s.url,
+      line: s.line,
+      column: s.column,
+      ...(s.source === undefined ? {} : { source: s.source }),
+      bytes: s.bytes,
+      bytesPerCall: s.bytes / n,
+      stack: s.stack
+    }))
+  }
+}
+
+function warmupReason (steady: boolean, calls: number, o: ResolvedLeakOptions): string {
+  if (o.maxWarmupCalls === 0) return 'warm-up turned off (maxWarmupCalls: 0)'
+  const blocks = `${DEFAULT_WARMUP_RULE.steadyBlocks} blocks of ${o.warmupBlockCalls} calls`
+  if (steady) return `the heap's growth per call was steady over the last ${blocks} after ${calls} calls`
+  return `stopped at the cap of ${o.maxWarmupCalls} calls (maxWarmupCalls) before the growth per call was steady over ${blocks}; the figures may still include warm-up`
+}
