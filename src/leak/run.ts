@@ -17,6 +17,7 @@ import { summarizeSites } from '../allocations/sites.ts'
 import type { AllocationProfile } from '../allocations/types.ts'
 import { SnapshotTooLargeError, takeHeapSnapshot } from '../capture/heap-snapshot.ts'
 import { PreciseCollector } from '../capture/precise.ts'
+import { chooseBackend } from '../capture/backends.ts'
 import { chooseSampler, type SamplingWindow } from '../capture/sampler.ts'
 import { FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY } from '../errors.ts'
 import { diffInWorker, type HeapDiffResult } from './heap-diff.ts'
@@ -81,7 +82,8 @@ class LeakRun {
   private readonly app: FastifyInstance
   private readonly request: LeakRequest
   private readonly o: ResolvedLeakOptions
-  private readonly collector = new PreciseCollector()
+  // Only its forced GCs are used: the readings are the leak test's own.
+  private readonly collector = new PreciseCollector(chooseBackend())
   private readonly statusCodes: Record<string, number> = {}
   private readonly notes: string[] = []
   private overlapping = 0

@@ -3,6 +3,7 @@
 import Fastify = require('fastify')
 import debugToolbar = require('fastify-debug-toolbar')
 import viaInterop from 'fastify-debug-toolbar'
+import testing = require('fastify-debug-toolbar/testing')
 
 /** Compiles only when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -28,6 +29,12 @@ async function main (): Promise<void> {
   app.get('/off', { config: { debugToolbar: false } }, async () => 'off')
   // @ts-expect-error the route option is a boolean
   app.get('/bad', { config: { debugToolbar: 'nope' } }, async () => 'bad')
+
+  const leak: testing.LeakReport = await testing.measureLeak(app, { method: 'GET', url: '/' }, { calls: 10 })
+  const verdict: 'leak' | 'no-leak' = leak.verdict
+  app.log.info(verdict)
+  // @ts-expect-error calls is a number
+  await testing.measureLeak(app, { url: '/' }, { calls: '30' })
 
   await app.close()
 }

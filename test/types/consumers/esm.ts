@@ -1,5 +1,6 @@
 // Compiled only by test/types/packed.test.ts in scratch ES module projects that install the packed tarball.
 import Fastify, { type FastifyContextConfig, type FastifyPluginAsync } from 'fastify'
+import { measureLeak, type LeakReport } from 'fastify-debug-toolbar/testing'
 import debugToolbar, {
   debugToolbar as named,
   ID_HEADER,
@@ -105,5 +106,11 @@ export function readRecord (record: RequestRecord): unknown[] {
 export function readSummary (summary: RecordSummary): number {
   return summary.heapUsedDelta + summary.gcCount
 }
+
+const leak: LeakReport = await measureLeak(app, { method: 'GET', url: '/' }, { calls: 10 })
+const perCall: number = leak.retainedPerCall.high
+// @ts-expect-error calls is a number
+await measureLeak(app, { url: '/' }, { calls: '30' })
+export const leakSummary = `${leak.summary} ${perCall}`
 
 await app.close()
