@@ -119,6 +119,8 @@ export interface ToolbarContext {
   store: RequestStore
   /** Resolves when a stored record's memory figures are final. */
   settle (id: string): Promise<void>
+  /** Told of each record as it is stored (the live page's feed). */
+  recordListeners?: Set<(r: RequestRecord) => void>
 }
 
 async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOptions): Promise<void> {
@@ -168,7 +170,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   app.addHook('onSend', onSend)
   app.addHook('onClose', onClose)
 
-  const context: ToolbarContext = { options, store, settle: (id) => finalizer.settle(id) }
+  const recordListeners = new Set<(r: RequestRecord) => void>()
+  const context: ToolbarContext = { options, store, settle: (id) => finalizer.settle(id), recordListeners }
   await app.register(routes, { prefix, context })
 
   // Hooks, in the order a request meets them.
@@ -280,6 +283,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
       store.save(record, state.profile)
       finalizer.finalizeLater(record.id, state.window as MemoryWindow, record.memory)
       record.memory.overheadMs = round3(state.overheadMs + performance.now() - t1)
+      if (recordListeners.size !== 0) for (const l of recordListeners) l(record)
     } catch (err) {
       warnOnce('record', err, 'could not store a request record')
     }

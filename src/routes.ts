@@ -11,6 +11,7 @@ import { historyContext } from './panels/history.ts'
 import type { PanelEnv } from './panels/panel.ts'
 import type { ToolbarContext } from './plugin.ts'
 import { summarize, type RequestRecord } from './record.ts'
+import { liveRoutes } from './routes/live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/ and dist/). */
@@ -123,6 +124,16 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
   await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
+  // The live page's series, event stream and process actions (src/routes/live.ts).
+  const live = options.live === false
+    ? undefined
+    : await liveRoutes(app, { live: options.live, list: async () => store.list(), settle: context.settle, recordListeners: context.recordListeners ?? new Set(), sameOrigin, checkToken })
+
+  function checkToken (request: FastifyRequest): void {
+    const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token
+    if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
+  }
+
   // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
   // app's own parser for the type (e.g. @fastify/formbody) is replaced here and nowhere else.
   if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM)
@@ -183,9 +194,10 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
-  app.get('/', async function historyPage (_request: FastifyRequest, reply) {
+  app.get('/', async function historyPage (request: FastifyRequest, reply) {
+    const liveCtx = live?.page(request.query as Record<string, string>)
     const list = (await finalizedList()).map(summarize)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token })
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
