@@ -3,7 +3,7 @@
  * one time axis (uPlot), and a live request table. Data comes from `/api/process` once, then from
  * the `/api/process/events` stream; the stream is closed while paused or while the tab is hidden.
  */
-import uPlot from '../vendor/uplot/uPlot.esm.js'
+import UPlot from '../vendor/uplot/uPlot.esm.js'
 
 /* global EventSource, HTMLInputElement, location, history, getComputedStyle, requestAnimationFrame, devicePixelRatio, Element */
 
@@ -71,7 +71,7 @@ function start (root) {
   const bytesAxis = (u, splits) => splits.map((v) => bytes(v))
   const width = () => Math.max(320, root.clientWidth)
 
-  const memory = new uPlot({
+  const memory = new UPlot({
     width: width(),
     height: 250,
     ms: 1,
@@ -89,7 +89,7 @@ function start (root) {
     hooks: { draw: [drawGcs], setCursor: [hoverGc], setSelect: [zoomToSelection] }
   }, [[], [], [], [], [], []], root.querySelector('[data-chart="memory"]'))
 
-  const marks = new uPlot({
+  const marks = new UPlot({
     width: width(),
     height: 140,
     ms: 1,
@@ -101,7 +101,7 @@ function start (root) {
     hooks: { draw: [drawMarks], setCursor: [hoverMark], setSelect: [zoomToSelection] }
   }, [[], []], root.querySelector('[data-chart="requests"]'))
 
-  const loop = new uPlot({
+  const loop = new UPlot({
     width: width(),
     height: 120,
     ms: 1,
