@@ -189,6 +189,7 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
 
   app.get<{ Querystring: LiveQuerystring }>('/api/process', async function processSeries (request) {
     const q = parseLiveQuery(request.query)
+    const before = sampler.state
     sampler.touch()
     const nowMs = Date.now()
     const fromMs = nowMs - WINDOWS[q.window]
@@ -199,6 +200,10 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
       nowMs,
       sampleIntervalMs: live.sampleIntervalMs,
       running: sampler.running,
+      // Live pages connected, and the sampler's holders and listeners before this request touched it.
+      streams: clients.size,
+      holders: before.users,
+      listeners: before.listeners,
       gcProblem: sampler.gcProblem ?? null,
       samples,
       gcs,
