@@ -45,7 +45,8 @@ function start (root) {
     paused: false,
     sort: { key: 'startedAt', desc: true },
     filter: readFilter(),
-    hover: null
+    hover: null,
+    pointerOver: false
   }
   /** Columns of readings, times in epoch ms. */
   const s = { t: [], heapUsed: [], heapTotal: [], external: [], arrayBuffers: [], rss: [], loopMean: [], loopMax: [] }
@@ -63,7 +64,7 @@ function start (root) {
   const axis = (values, size = 72) => ({ stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, values, size })
   const timeAxis = { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke } }
   const cursor = {
-    sync: { key: 'fdt-live' },
+    sync: { key: 'fdt-watch' },
     drag: { x: true, y: false, setScale: false, dist: 5 },
     bind: { dblclick: () => null },
     points: { show: false }
@@ -158,7 +159,7 @@ function start (root) {
   })
   filtersForm?.addEventListener('submit', (event) => { event.preventDefault() })
   root.addEventListener('keydown', (event) => {
-    if (!(event.target instanceof Element) || event.target.closest('.fdt-live-chart') === null) return
+    if (!(event.target instanceof Element) || event.target.closest('.fdt-watch-chart') === null) return
     if (event.key === 'ArrowLeft') pan(-0.25)
     else if (event.key === 'ArrowRight') pan(0.25)
     else if (event.key === '+' || event.key === '=') zoom(0.5, (state.range.min + state.range.max) / 2)
@@ -332,7 +333,8 @@ function start (root) {
 
   function render () {
     trim()
-    if (state.follow) {
+    // The axis holds still under the pointer, so what it points at stays put.
+    if (state.follow && !state.pointerOver) {
       const now = Math.max(Date.now(), s.t.length > 0 ? s.t[s.t.length - 1] : 0)
       state.range = { min: now - WINDOWS[state.window], max: now + intervalMs }
     }
@@ -492,7 +494,11 @@ function start (root) {
       if (state.hover?.kind === 'request') location.href = `${prefix}/requests/${encodeURIComponent(state.hover.item.id)}`
     })
     u.over.addEventListener('dblclick', () => { state.follow = true; render() })
-    u.over.addEventListener('mouseleave', () => { if (state.hover?.chart === u) setHover(null, u) })
+    u.over.addEventListener('mouseenter', () => { state.pointerOver = true })
+    u.over.addEventListener('mouseleave', () => {
+      state.pointerOver = false
+      if (state.hover?.chart === u) setHover(null, u)
+    })
     u.over.addEventListener('wheel', (e) => {
       e.preventDefault()
       zoom(e.deltaY > 0 ? 1.25 : 0.8, u.posToVal(e.offsetX, 'x'))
@@ -533,8 +539,8 @@ function start (root) {
     for (const r of requests) counts.set(r.route || r.url, (counts.get(r.route || r.url) ?? 0) + 1)
     const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 12)
     routesEl.replaceChildren(...top.map(([route, n]) => {
-      const chip = el('span', `${route} (${n})`, 'fdt-live-route')
-      const swatch = el('span', '', 'fdt-live-swatch')
+      const chip = el('span', `${route} (${n})`, 'fdt-watch-route')
+      const swatch = el('span', '', 'fdt-watch-swatch')
       swatch.style.background = routeColour.get(route) ?? ROUTE_COLOURS[0]
       chip.prepend(swatch)
       return chip
@@ -564,7 +570,7 @@ function start (root) {
     url.className = 'fdt-url'
     url.append(link)
     if (r.route !== '' && r.route !== r.url) url.append(el('span', r.route, 'fdt-route'))
-    const dot = el('span', '', 'fdt-live-swatch')
+    const dot = el('span', '', 'fdt-watch-swatch')
     dot.style.background = routeColour.get(r.route || r.url) ?? ROUTE_COLOURS[0]
     const method = td(r.method)
     method.prepend(dot)
