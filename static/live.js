@@ -96,18 +96,20 @@ function start (root) {
     ms: 1,
     cursor,
     legend: { show: false },
-    scales: { x: { time: true, auto: false }, y: { auto: false } },
+    // arcsinh: small marks stay visible beside a large one, of either sign.
+    scales: { x: { time: true, auto: false }, y: { auto: false, distr: 4, asinh: 1 } },
     series: [{}, { label: 'requests', stroke: 'transparent' }],
-    axes: [timeAxis, axis((u, splits) => splits.map((v) => MEASURES[state.measure].format(v)))],
+    axes: [timeAxis, { ...axis((u, splits) => splits.map((v) => MEASURES[state.measure].format(v))), splits: markSplits, filter: (u, splits) => splits, space: 8 }],
     hooks: { draw: [drawMarks], setCursor: [hoverMark], setSelect: [zoomToSelection] }
   }, [[], []], root.querySelector('[data-chart="requests"]'))
 
   const loop = new UPlot({
     width: width(),
-    height: 120,
+    height: 130,
     ms: 1,
     cursor,
-    scales: { x: { time: true, auto: false } },
+    // From 0, and at least 5 ms tall, so the axis always has a top label.
+    scales: { x: { time: true, auto: false }, y: { range: (u, min, max) => [0, Math.max(5, (max ?? 0) * 1.15)] } },
     series: [
       { value: (u, v) => v == null ? '–' : new Date(v).toLocaleTimeString() },
       { label: 'event-loop delay, mean', stroke: '#f2994a', width: 1.5, value: (u, v) => ms(v) },
@@ -344,24 +346,49 @@ function start (root) {
     applyRange()
     renderTable()
     renderRoutes()
+    renderSnapshotNote()
+  }
+
+  /** The heap snapshot's expected pause, from the newest reading (the page's first text is from when it loaded). */
+  function renderSnapshotNote () {
+    const form = document.querySelector('[data-live-snapshot]')
+    const note = form?.querySelector('[data-live-snapshot-note]')
+    const heap = s.heapUsed[s.heapUsed.length - 1]
+    if (form == null || note == null || heap === undefined) return
+    const msPerMiB = Number(form.getAttribute('data-ms-per-mib'))
+    const maxHeap = Number(form.getAttribute('data-max-heap-bytes'))
+    const pauseMs = (heap / (1024 * 1024)) * msPerMiB
+    const allowed = heap <= maxHeap
+    form.querySelector('button[type="submit"]').disabled = !allowed
+    const rate = form.getAttribute('data-measured') === 'true' ? 'measured on the last snapshot' : 'a first estimate until one is taken'
+    const strong = el('strong', ms(pauseMs))
+    note.replaceChildren(...(allowed
+      ? ['Pauses the process about ', strong, ` for the ${bytes(heap)} heap (${msPerMiB} ms per MiB, ${rate}); open the .heapsnapshot in Chrome DevTools' Memory tab.`]
+      : [`Refused: the heap (${bytes(heap)}) is above the live.maxSnapshotHeapBytes limit (${bytes(maxHeap)}); a snapshot would pause the process about `, strong, '.']))
   }
 
   function applyRange () {
     const { min, max } = state.range
     for (const u of charts) u.setScale('x', { min, max })
     const values = visibleRequests().map((r) => r[state.measure])
-    let lo = Math.min(0, ...values)
-    let hi = Math.max(0, ...values)
-    if (hi === lo) hi = lo + 1
-    const pad = (hi - lo) * 0.08
-    lo = lo < 0 ? lo - pad : 0
-    hi += pad
-    marks.setScale('y', { min: lo, max: hi })
+    // Room above the highest mark's dot (the scale is arcsinh: a factor, not an offset).
+    const lo = Math.min(0, ...values) * 1.5
+    const hi = Math.max(0, ...values) * 1.5
+    marks.setScale('y', { min: lo, max: hi === lo ? lo + 1 : hi })
   }
 
   function visibleRequests () {
     const { min, max } = state.range
     return requests.filter((r) => r.startedAt >= min && r.startedAt <= max && passes(r))
+  }
+
+  /** Ticks at zero and at the largest marks of each sign (an arcsinh axis's own ticks crowd a short chart). */
+  function markSplits (u) {
+    const { min, max } = u.scales.y
+    const out = [0]
+    if (min < 0) out.unshift(min / 1.5)
+    if (max > 0 && max / 1.5 > 0) out.push(max / 1.5)
+    return out
   }
 
   function drawMarks (u) {

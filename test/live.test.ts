@@ -239,8 +239,12 @@ test('clients that connect and disconnect mid-stream, many times, leave no liste
     await readEvents(b.res, (e) => e.length > 0)
     b.close()
   }
-  await wait(300)
-  const s = await series(app)
+  // The server hears of the last closes a moment later (longer on a busy machine).
+  let s = await series(app)
+  for (let tries = 0; s.streams > 0 && tries < 100; tries++) {
+    await wait(100)
+    s = await series(app)
+  }
   assert.equal(s.streams, 0, 'no stream left')
   assert.equal(s.holders, 0, 'no holder of the sampler left')
   assert.equal(s.listeners, 0, 'no sampler listener left')

@@ -36,7 +36,7 @@ export interface SnapshotFile {
  * Pause a snapshot costs per MiB of JS heap in use, in ms, until one has been measured in this
  * process (measured on a 2-core VM: docs/live.md).
  */
-export const SNAPSHOT_MS_PER_MIB = 20
+export const SNAPSHOT_MS_PER_MIB = 100
 
 /** Forces GCs through node:inspector (no --expose-gc needed); one session, made on first use. */
 export class ProcessActions {

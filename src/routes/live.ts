@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fastifySseModule, { type SSEPluginOptions } from '@fastify/sse'
 import fastifyStatic from '@fastify/static'
 import { gcTracker } from '../capture/gc-tracker.ts'
-import { ProcessActions } from '../capture/process-actions.ts'
+import { ProcessActions, SNAPSHOT_MS_PER_MIB } from '../capture/process-actions.ts'
 import { ProcessSampler, type SamplerEvent } from '../capture/process-sampler.ts'
 import { FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM, FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE } from '../errors.ts'
 import { bytes, ms } from '../format.ts'
@@ -148,7 +148,7 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
   function snapshotEstimate (): SnapshotEstimate {
     const heapUsedBytes = process.memoryUsage().heapUsed
     const estimatedPauseMs = actions.estimatePauseMs(heapUsedBytes)
-    const msPerMiB = actions.measuredMsPerMiB ?? Math.round((estimatedPauseMs / Math.max(1, heapUsedBytes / (1024 * 1024))) * 100) / 100
+    const msPerMiB = actions.measuredMsPerMiB ?? SNAPSHOT_MS_PER_MIB
     return {
       heapUsedBytes,
       heapUsed: bytes(heapUsedBytes),
