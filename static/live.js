@@ -160,6 +160,10 @@ function start (root) {
     render()
   })
   filtersForm?.addEventListener('submit', (event) => { event.preventDefault() })
+  // After a snapshot the server knows its real cost per MiB: fetch it once the download is likely done.
+  document.querySelector('[data-live-snapshot]')?.addEventListener('submit', () => {
+    for (const delayMs of [2000, 10_000, 30_000]) setTimeout(() => { fetchJson(`${prefix}/api/process?window=1m`).then(merge, () => {}) }, delayMs)
+  })
   root.addEventListener('keydown', (event) => {
     if (!(event.target instanceof Element) || event.target.closest('.fdt-watch-chart') === null) return
     if (event.key === 'ArrowLeft') pan(-0.25)
@@ -245,6 +249,11 @@ function start (root) {
     const lastGc = gcs.length > 0 ? gcs[gcs.length - 1].t : -Infinity
     for (const g of body.gcs) if (g.t > lastGc) gcs.push(g)
     addRequests(body.requests)
+    const form = document.querySelector('[data-live-snapshot]')
+    if (form !== null && body.snapshot !== undefined) {
+      form.setAttribute('data-ms-per-mib', String(body.snapshot.msPerMiB))
+      form.setAttribute('data-measured', String(body.snapshot.measured))
+    }
     render()
   }
 
