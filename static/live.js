@@ -36,6 +36,8 @@ function start (root) {
   const routesEl = root.querySelector('[data-live-routes]')
   // The server-drawn table is for readers without JavaScript; the live table replaces it.
   for (const el of document.querySelectorAll('[data-fdt-static]')) el.hidden = true
+  // The History panel's "Clear history…" link points at the static form: show this page's instead.
+  if (location.hash === '#fdt-clear') root.querySelector('[data-live-clear] button')?.focus()
 
   const state = {
     window: root.getAttribute('data-window') ?? '5m',
