@@ -7,8 +7,8 @@ import type { GcTracker, TrackedGc } from './gc-tracker.ts'
  * buffers, RSS) and the event loop's delay at a fixed interval, and every GC the GC tracker pairs,
  * kept in bounded columns. It runs only while someone holds it (a live page's event stream) and
  * for `keepRunningMs` after the last one lets go; stopped, it costs nothing.
- * One reading is a process.memoryUsage() call (about 7 µs, RSS being the costly part) and a look at
- * the delay histogram: four a second cost nothing measurable (docs/live.md).
+ * One reading is a process.memoryUsage() call (reading RSS is most of it) and a look at the delay
+ * histogram: four a second are under 0.1% of a core (docs/live.md).
  */
 
 /** One reading; times in ms since the Unix epoch, sizes in bytes, delays in ms. */
