@@ -49,7 +49,7 @@ async function series (app: FastifyInstance, query = ''): Promise<Series> {
 async function tokenOf (app: FastifyInstance): Promise<string> {
   const page = await app.inject({ url: '/__debug/', headers: { host: HOST } })
   assert.equal(page.statusCode, 200)
-  const m = /action="\/__debug\/api\/process\/heap-snapshot" data-live-snapshot>\s*<input type="hidden" name="token" value="([A-Za-z0-9_-]+)">/.exec(page.body)
+  const m = /action="\/__debug\/api\/process\/heap-snapshot" data-live-snapshot[^>]*>\s*<input type="hidden" name="token" value="([A-Za-z0-9_-]+)">/.exec(page.body)
   assert.ok(m !== null, 'the live page carries the token in its snapshot form')
   return m[1] as string
 }
