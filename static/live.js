@@ -34,10 +34,6 @@ function start (root) {
   const countEl = root.querySelector('[data-live-count]')
   const filtersForm = root.querySelector('[data-live-filters]')
   const routesEl = root.querySelector('[data-live-routes]')
-  // The server-drawn table is for readers without JavaScript; the live table replaces it.
-  for (const el of document.querySelectorAll('[data-fdt-static]')) el.hidden = true
-  // The History panel's "Clear history…" link points at the static form: show this page's instead.
-  if (location.hash === '#fdt-clear') root.querySelector('[data-live-clear] button')?.focus()
 
   const state = {
     window: root.getAttribute('data-window') ?? '5m',
@@ -601,7 +597,7 @@ function start (root) {
 
   function row (r) {
     const tr = document.createElement('tr')
-    tr.setAttribute('data-id', r.id)
+    tr.setAttribute('data-request-id', r.id)
     const link = el('a', r.url)
     link.href = `${prefix}/requests/${encodeURIComponent(r.id)}`
     const url = document.createElement('td')

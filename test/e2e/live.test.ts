@@ -59,14 +59,14 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
         const shownBy = Date.now() + LIVE_WITHIN_MS
         const id = res?.headers()['x-debug-toolbar-id'] ?? ''
         assert.match(id, /^[0-9a-f]{32}$/)
-        await live.locator(`[data-live-table] tr[data-id="${id}"]`).filter({ hasText: `/work?n=${n}` }).waitFor({ timeout: LIVE_WITHIN_MS })
+        await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).filter({ hasText: `/work?n=${n}` }).waitFor({ timeout: LIVE_WITHIN_MS })
         // Rows and marks are drawn together: the mark is there as soon as the row is.
         await markPoint(live, id)
         assert.ok(Date.now() <= shownBy, 'shown within a second')
       }
       const res = await other.goto(`${base}/work?n=5`)
       const id = res?.headers()['x-debug-toolbar-id'] ?? ''
-      await live.locator(`[data-live-table] tr[data-id="${id}"]`).waitFor({ timeout: LIVE_WITHIN_MS })
+      await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).waitFor({ timeout: LIVE_WITHIN_MS })
       await live.screenshot({ path: `${RESULTS}live-page.png`, fullPage: true })
 
       // Hover: the tooltip names the request; click: its page opens.
@@ -109,10 +109,23 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       const res = await other.goto(`${base}/work?n=4`)
       const id = res?.headers()['x-debug-toolbar-id'] ?? ''
       await live.waitForTimeout(LIVE_WITHIN_MS)
-      assert.equal(await live.locator(`[data-live-table] tr[data-id="${id}"]`).count(), 0, 'no update while paused')
+      assert.equal(await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).count(), 0, 'no update while paused')
       await pause.click()
-      await live.locator(`[data-live-table] tr[data-id="${id}"]`).waitFor()
+      await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).waitFor()
       await live.locator('[data-live-status]').filter({ hasText: 'Live' }).waitFor()
+    })
+  })
+
+  test('reconnects by itself after the server restarts, and shows requests made after the restart', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withLivePage(async (live, other) => {
+      const port = Number(new URL(base).port)
+      await app?.close()
+      await live.locator('[data-live-status]').filter({ hasText: 'Reconnecting' }).waitFor()
+      app = await buildApp()
+      await app.listen({ host: '127.0.0.1', port })
+      await live.locator('[data-live-status]').filter({ hasText: 'Live' }).waitFor({ timeout: 15_000 })
+      const id = (await other.goto(`${base}/work?n=2`))?.headers()['x-debug-toolbar-id'] ?? ''
+      await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).waitFor()
     })
   })
 
@@ -121,16 +134,16 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       const slow = (await other.goto(`${base}/slow`))?.headers()['x-debug-toolbar-id'] ?? ''
       const fast = (await other.goto(`${base}/work?n=1`))?.headers()['x-debug-toolbar-id'] ?? ''
       const rows = live.locator('[data-live-table] tbody tr')
-      await live.locator(`[data-live-table] tr[data-id="${fast}"]`).waitFor()
+      await live.locator(`[data-live-table] tr[data-request-id="${fast}"]`).waitFor()
       await live.locator('[data-live-filters] input[name="route"]').fill('/slow')
-      await live.locator(`[data-live-table] tr[data-id="${fast}"]`).waitFor({ state: 'detached' })
+      await live.locator(`[data-live-table] tr[data-request-id="${fast}"]`).waitFor({ state: 'detached' })
       assert.ok(await rows.count() >= 1)
       assert.deepEqual(new Set(await rows.locator('.fdt-url a').allTextContents()), new Set(['/slow']))
       assert.match(live.url(), /[?&]route=%2Fslow/)
       await live.locator('[data-live-filters] input[name="route"]').fill('')
       await live.locator('[data-live-filters] input[name="minDurationMs"]').fill('100')
-      await live.locator(`[data-live-table] tr[data-id="${fast}"]`).waitFor({ state: 'detached' })
-      await live.locator(`[data-live-table] tr[data-id="${slow}"]`).waitFor()
+      await live.locator(`[data-live-table] tr[data-request-id="${fast}"]`).waitFor({ state: 'detached' })
+      await live.locator(`[data-live-table] tr[data-request-id="${slow}"]`).waitFor()
       await live.locator('[data-live-filters] input[name="minDurationMs"]').fill('')
       // Longest first.
       await live.locator('[data-live-table] button[data-sort="durationMs"]').click()
