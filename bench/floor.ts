@@ -60,7 +60,7 @@ type WindowRequest = FastifyRequest & { [kWindow]: Window | null }
 
 /** The bench app's routes behind the hooks of `level` instead of the toolbar. */
 export async function buildFloorApp (level: FloorLevel): Promise<FastifyInstance> {
-  return await buildBenchApp({ plugin: false, hooks: (app) => { addFloorHooks(app, level) } })
+  return await buildBenchApp({ plugin: false, setup: (app) => { addFloorHooks(app, level) } })
 }
 
 function addFloorHooks (app: FastifyInstance, level: FloorLevel): void {

@@ -1,6 +1,8 @@
 /**
  * What the overhead bench measures. Each scenario × route is one row of the table: the same route
- * on a server without the toolbar ("off") and one with it ("on"), otherwise set up alike.
+ * on the server without the toolbar ("off", one for every scenario of the same heap size) and on the
+ * scenario's own server ("on": the toolbar with some options, a hand-written floor, or a peer plugin),
+ * otherwise set up alike.
  *
  * To add a row, add a scenario here. Options must be JSON (they reach the server process through
  * BENCH_PLUGIN_OPTIONS); a future option such as a sampling profiler is one more `pluginOptions` key.
@@ -8,6 +10,7 @@
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { BENCH_ROUTES } from './app.ts'
 import { FLOOR_DESCRIPTIONS, FLOOR_LEVELS, type FloorLevel } from './floor.ts'
+import { PEER_DESCRIPTIONS, PEERS, type Peer } from './peers.ts'
 
 export interface BenchRoute {
   /** Label in the table. */
@@ -15,11 +18,33 @@ export interface BenchRoute {
   path: string
   /** An HTML page the toolbar should inject into. */
   html: boolean
+  /** Measured when BENCH_ROUTES is not set. */
+  byDefault: boolean
+  /** Why the body is not what the route serves, or undefined when it is. */
+  checkBody (body: string): string | undefined
+}
+
+function jsonCheck (test: (value: unknown) => boolean, what: string): (body: string) => string | undefined {
+  return (body) => {
+    try {
+      return test(JSON.parse(body)) ? undefined : `not ${what}: ${body.slice(0, 80)}`
+    } catch {
+      return `not JSON: ${body.slice(0, 80)}`
+    }
+  }
+}
+
+function pageCheck (body: string): string | undefined {
+  if (!body.includes('</body>')) return 'the page has no </body>'
+  return body.length < 15_000 ? `the page is ${body.length} characters, expected about 20 KB` : undefined
 }
 
 export const ROUTES: BenchRoute[] = [
-  { name: 'hello JSON', path: BENCH_ROUTES.hello, html: false },
-  { name: '20 KB HTML', path: BENCH_ROUTES.html, html: true }
+  { name: 'hello JSON', path: BENCH_ROUTES.hello, html: false, byDefault: true, checkBody: jsonCheck((v) => JSON.stringify(v) === '{"hello":"world"}', '{"hello":"world"}') },
+  { name: 'API', path: BENCH_ROUTES.api, html: false, byDefault: true, checkBody: jsonCheck((v) => typeof v === 'object' && v !== null && 'total' in v && typeof v.total === 'number' && v.total > 100, 'the product listing') },
+  { name: 'page (eta)', path: BENCH_ROUTES.page, html: true, byDefault: true, checkBody: pageCheck },
+  { name: 'page (literal)', path: BENCH_ROUTES.pageLiteral, html: true, byDefault: false, checkBody: pageCheck },
+  { name: 'prebuilt 20 KB', path: BENCH_ROUTES.prebuilt, html: true, byDefault: false, checkBody: pageCheck }
 ]
 
 export interface Scenario {
@@ -36,6 +61,8 @@ export interface Scenario {
   headers?: Record<string, string>
   /** The "on" server is not the toolbar but this hand-written floor (bench/floor.ts). */
   floor?: FloorLevel
+  /** The "on" server is not the toolbar but this peer plugin (bench/peers.ts). */
+  peer?: Peer
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -53,26 +80,26 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'native-all',
     description: 'the native sampler on every request (allocations.requests: all), ~10 MiB of heap',
-    byDefault: true,
+    byDefault: false,
     pluginOptions: { allocations: { sampler: 'native', requests: 'all' } }
   },
   {
     name: 'native-all-300mb',
     description: 'the native sampler on every request; both servers retain ~300 MiB of small objects before listening',
-    byDefault: true,
+    byDefault: false,
     retainMb: 300,
     pluginOptions: { allocations: { sampler: 'native', requests: 'all' } }
   },
   {
     name: 'inspector-all',
     description: 'the inspector sampler on every request (its stop forces a full GC), ~10 MiB of heap',
-    byDefault: true,
+    byDefault: false,
     pluginOptions: { allocations: { sampler: 'inspector', requests: 'all' } }
   },
   {
     name: 'inspector-all-300mb',
     description: 'the inspector sampler on every request with ~300 MiB retained: its forced GC grows with the heap',
-    byDefault: true,
+    byDefault: false,
     retainMb: 300,
     pluginOptions: { allocations: { sampler: 'inspector', requests: 'all' } }
   },
@@ -91,5 +118,7 @@ export const SCENARIOS: Scenario[] = [
   // What the contract costs with no toolbar at all (bench/floor.ts). The default run has the two
   // floors the targets are read against: the toolbar's own (floor-contract) and sampling every
   // request natively (floor-read); `npm run bench:floor` runs every level.
-  ...FLOOR_LEVELS.map((level): Scenario => ({ name: level, description: FLOOR_DESCRIPTIONS[level], byDefault: level === 'floor-contract' || level === 'floor-read', floor: level }))
+  ...FLOOR_LEVELS.map((level): Scenario => ({ name: level, description: FLOOR_DESCRIPTIONS[level], byDefault: level === 'floor-contract' || level === 'floor-read', floor: level })),
+  // What an app may already run on every request, registered as each one's docs show (bench/peers.ts).
+  ...PEERS.map((peer): Scenario => ({ name: peer, description: PEER_DESCRIPTIONS[peer], byDefault: true, peer }))
 ]

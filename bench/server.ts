@@ -1,27 +1,36 @@
 /**
  * One benchmark server, run in its own process by bench/overhead.ts (or by hand):
  *
- *   tsx bench/server.ts --plugin on|off [--app bench|playground|floor-*] [--retain-mb N] [--port N]
+ *   tsx bench/server.ts --plugin on|off [--app bench|playground|floor-*|peer-*] [--retain-mb N] [--port N]
  *
  * `--app floor-hooks` (and the other levels of bench/floor.ts) serves the bench routes behind
- * hand-written hooks instead of the toolbar; `--plugin` is then ignored.
+ * hand-written hooks instead of the toolbar, `--app peer-metrics` (and the other peers of
+ * bench/peers.ts) behind another plugin; `--plugin` is then ignored.
  *
  * Env: BENCH_PLUGIN_OPTIONS = JSON object of extra toolbar options, e.g. '{"inject":false}'.
  * Listens on 127.0.0.1 only (port 0 = random). When started with an IPC channel it sends
  * `{ type: 'ready', port, pid, heapUsed }` to the parent; otherwise it prints the URL.
  * Exits on SIGTERM/SIGINT, and when the parent that started it goes away.
  */
+import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { buildBenchApp } from './app.ts'
-import { FLOOR_LEVELS, buildFloorApp, isFloorLevel } from './floor.ts'
+import { FLOOR_LEVELS, buildFloorApp, floorProfilesRead, isFloorLevel } from './floor.ts'
+import { PEERS, buildPeerApp, isPeer, peerCounters } from './peers.ts'
+import { startCpuProfile, stopCpuProfile } from './cpu-profile.ts'
 import { retainHeap } from './retain.ts'
 
 /** The parent asks for the server's CPU time (to work out CPU per request) with `{ type: 'cpu', seq }`. */
 export interface CpuRequest { type: 'cpu', seq: number }
-/** The answer: process.cpuUsage() now, user + system, in microseconds. */
-export interface CpuReply { type: 'cpu', seq: number, micros: number }
+/** The answer: process.cpuUsage() now, user + system, in microseconds, and the counters of a floor or peer. */
+export interface CpuReply { type: 'cpu', seq: number, micros: number, counters: { spansExported: number, profilesRead: number } }
+
+/** bench/profile.ts asks the server to start its CPU profiler, then to stop it and write the profile to `path`. */
+export type ProfileRequest = { type: 'profile-start', intervalMicros: number } | { type: 'profile-stop', path: string }
+/** The answer to a ProfileRequest, once done. */
+export interface ProfileReply { type: 'profile', done: 'started' | 'written' }
 
 /** What the parent receives once the server listens. */
 export interface ReadyMessage {
@@ -70,7 +79,7 @@ const { values } = parseArgs({
 const plugin = values.plugin ?? process.env.BENCH_PLUGIN ?? 'on'
 if (plugin !== 'on' && plugin !== 'off') fail(`--plugin must be "on" or "off", got ${JSON.stringify(plugin)}`)
 const appName = values.app ?? process.env.BENCH_APP ?? 'bench'
-if (appName !== 'bench' && appName !== 'playground' && !isFloorLevel(appName)) fail(`--app must be "bench", "playground" or one of ${FLOOR_LEVELS.join(', ')}, got ${JSON.stringify(appName)}`)
+if (appName !== 'bench' && appName !== 'playground' && !isFloorLevel(appName) && !isPeer(appName)) fail(`--app must be "bench", "playground" or one of ${[...FLOOR_LEVELS, ...PEERS].join(', ')}, got ${JSON.stringify(appName)}`)
 const retainMb = intArg(values['retain-mb'] ?? process.env.BENCH_RETAIN_MB, '--retain-mb', 0, 0, 3000)
 const port = intArg(values.port, '--port', 0, 0, 65535)
 const pluginOptions = pluginOptionsFromEnv()
@@ -80,6 +89,8 @@ if (retainMb > 0) retainHeap(retainMb)
 let app: FastifyInstance
 if (isFloorLevel(appName)) {
   app = await buildFloorApp(appName)
+} else if (isPeer(appName)) {
+  app = await buildPeerApp(appName)
 } else if (appName === 'playground') {
   const { buildPlayground } = await import('../playground/app.ts')
   app = await buildPlayground({ toolbar: { ...pluginOptions, enabled: plugin === 'on' } })
@@ -94,10 +105,19 @@ if (address === null || typeof address === 'string') fail('could not read the li
 const ready: ReadyMessage = { type: 'ready', port: address.port, pid: process.pid, heapUsed: process.memoryUsage().heapUsed }
 if (process.send) {
   process.send(ready)
+  process.on('message', (msg: ProfileRequest) => {
+    if (msg?.type === 'profile-start') {
+      startCpuProfile(msg.intervalMicros).then(() => { process.send?.({ type: 'profile', done: 'started' } satisfies ProfileReply) }, (err) => { fail(`profiler: ${String(err)}`) })
+    } else if (msg?.type === 'profile-stop') {
+      stopCpuProfile()
+        .then(async (profile) => { await writeFile(msg.path, JSON.stringify(profile)) })
+        .then(() => { process.send?.({ type: 'profile', done: 'written' } satisfies ProfileReply) }, (err) => { fail(`profiler: ${String(err)}`) })
+    }
+  })
   process.on('message', (msg: CpuRequest) => {
     if (msg?.type !== 'cpu') return
     const u = process.cpuUsage()
-    const reply: CpuReply = { type: 'cpu', seq: msg.seq, micros: u.user + u.system }
+    const reply: CpuReply = { type: 'cpu', seq: msg.seq, micros: u.user + u.system, counters: { spansExported: peerCounters.spansExported, profilesRead: floorProfilesRead } }
     process.send?.(reply)
   })
   // The parent died or closed the channel: do not outlive it.

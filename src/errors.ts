@@ -1,4 +1,5 @@
-import createError from '@fastify/error'
+// The named export: the default import is not the namespace under every consumer's moduleResolution.
+import { createError } from '@fastify/error'
 
 /** Thrown at registration when an option has the wrong type or value; the message names the option and what is allowed. */
 export const FST_DEBUG_TOOLBAR_INVALID_OPTION = createError(
@@ -36,10 +37,13 @@ export const FST_DEBUG_TOOLBAR_FORBIDDEN_HOST = createError(
   403
 )
 
-/** Answered (403) by a state-changing toolbar route when `Origin` is missing, `null` or not the server's own origin (CSRF). */
+/**
+ * Answered (403) by every toolbar route to a request from another site (`Sec-Fetch-Site: cross-site`,
+ * or an `Origin` not the server's own), and by a state-changing route when `Origin` is missing too (CSRF).
+ */
 export const FST_DEBUG_TOOLBAR_BAD_ORIGIN = createError(
   'FST_DEBUG_TOOLBAR_BAD_ORIGIN',
-  'This debug toolbar action needs an Origin header equal to the server\'s own origin (%s); got %s',
+  'The debug toolbar answers only to its own origin (%s); this request needs an Origin header equal to it, got %s',
   403
 )
 

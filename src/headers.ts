@@ -1,4 +1,4 @@
-import { REDACTED, redactCookieHeader } from './redact.ts'
+import { REDACTED, redactCookieHeader, redactUrl } from './redact.ts'
 
 /**
  * Headers as a record keeps them, captured on the hot path with as little work as possible and
@@ -13,7 +13,7 @@ export interface StoredHeaders {
 }
 
 /** Headers the request scan acts on besides redacted ones. */
-const ACTED_ON = ['cookie', 'forwarded', 'x-forwarded-for', 'x-debug-toolbar-precise', 'x-debug-toolbar-sample']
+const ACTED_ON = ['cookie', 'forwarded', 'x-forwarded-for', 'x-debug-toolbar-precise', 'x-debug-toolbar-sample', 'host', 'origin', 'sec-fetch-site']
 
 /** Headers Node writes into a response's header block itself, not from the app's header maps. */
 const WRITTEN_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
@@ -129,7 +129,10 @@ export interface RequestHeaderScan {
   forwarded: string[] | undefined
   /** Every Cookie header, joined with '; ', before redaction (for the toolbar's mode cookies). */
   cookie: string | undefined
-  /** The x-debug-toolbar-precise and x-debug-toolbar-sample values. */
+  /**
+   * The x-debug-toolbar-precise and x-debug-toolbar-sample values. These three are undefined on a
+   * cross-site request (see `crossSite`): another site cannot switch the toolbar's modes on.
+   */
   precise: string | undefined
   sample: string | undefined
 }
@@ -142,8 +145,17 @@ export interface RequestHeaderScan {
 export function scanRequestHeaders (raw: readonly string[], r: Redactor): RequestHeaderScan {
   const pairs = raw.slice()
   const scan: RequestHeaderScan = { headers: NO_HEADERS, forwardedFor: undefined, forwarded: undefined, cookie: undefined, precise: undefined, sample: undefined }
+  let host: string | undefined
+  let origin: string | undefined
+  let fetchSite: string | undefined
   for (let i = 0; i < pairs.length; i += 2) {
     const name = pairs[i] as string
+    // HTTP/2 pseudo-headers (lower case by protocol): :path gets the URL's redaction.
+    if (name.charCodeAt(0) === 58) {
+      if (name === ':authority') host ??= pairs[i + 1]
+      else if (name === ':path') pairs[i + 1] = redactUrl(pairs[i + 1] as string, r.names)
+      continue
+    }
     if (r.lengths[name.length] !== true) continue
     const lower = name.toLowerCase()
     const value = pairs[i + 1] as string
@@ -163,9 +175,33 @@ export function scanRequestHeaders (raw: readonly string[], r: Redactor): Reques
       case 'x-debug-toolbar-sample':
         scan.sample ??= value
         break
+      case 'host':
+        host = value
+        break
+      case 'origin':
+        origin ??= value
+        break
+      case 'sec-fetch-site':
+        fetchSite ??= value
+        break
     }
     pairs[i + 1] = storedValue(lower, value, r)
   }
+  if ((scan.cookie !== undefined || scan.precise !== undefined || scan.sample !== undefined) && crossSite(fetchSite, origin, host)) {
+    scan.cookie = scan.precise = scan.sample = undefined
+  }
   scan.headers = new HeaderPairs(pairs)
   return scan
+}
+
+/**
+ * True when a browser says the request comes from another site (`Sec-Fetch-Site: cross-site`), or,
+ * unless it says same-origin, when an `Origin` is sent whose host[:port] is not the `Host` (or
+ * HTTP/2 `:authority`) the request was sent to (`Origin: null` included).
+ */
+export function crossSite (fetchSite: string | undefined, origin: string | undefined, host: string | undefined): boolean {
+  if (fetchSite === 'cross-site') return true
+  if (fetchSite === 'same-origin' || fetchSite === 'none' || origin === undefined) return false
+  const scheme = origin.indexOf('://')
+  return scheme === -1 || host === undefined || origin.slice(scheme + 3).toLowerCase() !== host.toLowerCase()
 }

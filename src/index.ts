@@ -1,10 +1,12 @@
 import { debugToolbar } from './plugin.ts'
 
 export { debugToolbar }
-export { ID_HEADER, PRECISE_HEADER, PRECISE_COOKIE } from './plugin.ts'
-export type { DebugToolbarOptions } from './options.ts'
-export type { RequestRecord, MemoryRecord, GcEventRecord, RecordSummary } from './record.ts'
+export { ID_HEADER, PRECISE_HEADER, PRECISE_COOKIE } from './protocol.ts'
+export type { DebugToolbarOptions, AllocationsOptions } from './options.ts'
+export type { RequestRecord, MemoryRecord, GcEventRecord, RecordSummary } from './record/types.ts'
+export type { DebugToolbarRouteConfig } from './route-config.ts'
 export { FST_DEBUG_TOOLBAR_INVALID_OPTION, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL, FST_DEBUG_TOOLBAR_FORBIDDEN } from './errors.ts'
 export default debugToolbar
-// `require('fastify-debug-toolbar')` (Node >= 20.19 loads this ES module) returns the plugin itself.
+// `require('fastify-debug-toolbar')` (Node >= 20.19 loads this ES module) returns the plugin itself;
+// its declarations are index.d.cts.
 export { debugToolbar as 'module.exports' }

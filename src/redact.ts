@@ -7,13 +7,19 @@ function headerText (v: unknown): string {
   return String(v)
 }
 
-/** 'a=1; b=2' -> 'a=[redacted]; b=[redacted]'. */
+/**
+ * 'a=1; b=2' -> 'a=[redacted]; b=[redacted]'. A part without a name ('=v', or 'v' as browsers send
+ * a nameless cookie) is all value: it becomes REDACTED alone. Empty parts are dropped.
+ */
 export function redactCookieHeader (cookie: string): string {
-  return cookie.split(';').map((part) => {
+  const out: string[] = []
+  for (const part of cookie.split(';')) {
     const eq = part.indexOf('=')
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim()
-    return `${name}=${REDACTED}`
-  }).join('; ')
+    const name = eq === -1 ? '' : part.slice(0, eq).trim()
+    if (name !== '') out.push(`${name}=${REDACTED}`)
+    else if (part.trim() !== '') out.push(REDACTED)
+  }
+  return out.join('; ')
 }
 
 /** Copy a parsed query, values as strings, redacted names replaced. */

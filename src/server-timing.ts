@@ -1,3 +1,5 @@
+import { compactBytes } from './format.ts'
+
 /** The figures the header carries; sizes in bytes, times in ms. */
 export interface TimingFigures {
   overheadMs: number
@@ -10,30 +12,6 @@ export interface TimingFigures {
   precise: boolean
   /** The allocation sampler's share of the overhead, when this request was sampled. */
   sampling?: { sampler: 'native' | 'inspector', overheadMs: number }
-}
-
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
-
-/**
- * Bytes in SI units with one decimal ('13.6kB'), for the header only: it runs on every response,
- * where pretty-bytes (about 0.25 µs a call) and longer headers (validated and written byte by byte)
- * cost a measurable share of a hello-world request. Panels use pretty-bytes.
- */
-export function compactBytes (n: number): string {
-  let v = Math.abs(n)
-  let u = 0
-  while (v >= 1000 && u < UNITS.length - 1) { v /= 1000; u++ }
-  // Integer arithmetic rather than toFixed: small integers print from V8's number-string cache.
-  let text: string
-  if (u === 0) {
-    text = String(v)
-  } else if (v >= 100) {
-    text = String(Math.round(v))
-  } else {
-    const tenths = Math.round(v * 10)
-    text = tenths >= 1000 ? String(tenths / 10) : `${Math.floor(tenths / 10)}.${tenths % 10}`
-  }
-  return (n < 0 ? '-' : '') + text + (UNITS[u] as string)
 }
 
 /** Milliseconds with three decimals (µs), as toFixed(3) would print them. */

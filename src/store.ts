@@ -1,16 +1,22 @@
-import { estimateProfileBytes } from './allocations/sites.ts'
-import type { AllocationProfile } from './allocations/types.ts'
-import type { RequestRecord } from './record.ts'
+import type { AllocationProfile, ProfileNode } from './allocations/types.ts'
+import type { RequestRecord } from './record/types.ts'
 
-/** Where records live: bounded by count and by estimated bytes, newest first. */
+/**
+ * Where records live: bounded by count and by estimated bytes, newest first. Saving is synchronous
+ * and cheap (every request); reads are asynchronous, so a shared store fits the same interface, and
+ * return records whose memory figures are final.
+ */
 export interface RequestStore {
   /** Keep a record, and the allocation call tree it was sampled with (if any). */
   save (r: RequestRecord, profile?: AllocationProfile): void
-  get (id: string): RequestRecord | undefined
+  /** A stored record, its figures final. */
+  get (id: string): Promise<RequestRecord | undefined>
   /** The allocation call tree of a stored record, if it was sampled. */
-  getProfile (id: string): AllocationProfile | undefined
-  /** Newest first. */
-  list (): RequestRecord[]
+  getProfile (id: string): Promise<AllocationProfile | undefined>
+  /** Newest first, every figure final. */
+  list (): Promise<readonly RequestRecord[]>
+  /** A stored record's figures changed after it was saved (GCs reported later): count its bytes again. */
+  revise (id: string): void
   clear (): void
   /** Estimated bytes held, as counted against maxStoreBytes. */
   readonly sizeBytes: number
@@ -51,16 +57,36 @@ function allocationsBytes (r: RequestRecord): number {
   return 512 + frames * 400
 }
 
+/** Bytes a stored profile costs, estimated per node (the node, its frame and its two strings), erring high. */
+export function estimateProfileBytes (profile: AllocationProfile | undefined): number {
+  if (profile === undefined) return 0
+  let nodes = 0
+  const stack: ProfileNode[] = [profile.root]
+  while (stack.length > 0) {
+    const n = stack.pop() as ProfileNode
+    nodes++
+    for (const c of n.children) stack.push(c)
+  }
+  return 256 + nodes * 320
+}
+
+/** Resolves once a stored record's memory figures are final (the finalizer's settle). */
+export type Settle = (id: string) => Promise<void>
+
+const SETTLED: Settle = async () => {}
+
 /**
  * A ring of the newest records, capped at maxRequests records and maxStoreBytes estimated bytes.
  * Saving is the hot path (every request): one slot write, no Map and no per-save allocation.
  * Reads are rare (a developer opening the toolbar) and scan the ring, newest first. Records leave
  * oldest first; reading one never reorders the history.
  */
-export function createStore (maxRequests: number, maxStoreBytes: number): RequestStore {
+export function createStore (maxRequests: number, maxStoreBytes: number, settle: Settle = SETTLED): RequestStore {
   const records: Array<RequestRecord | undefined> = new Array(maxRequests).fill(undefined)
   const profiles: Array<AllocationProfile | undefined> = new Array(maxRequests).fill(undefined)
   const sizes = new Float64Array(maxRequests)
+  /** The profile's share of each slot's size. */
+  const profileSizes = new Float64Array(maxRequests)
   /** Slot of the oldest record, and how many there are. */
   let head = 0
   let count = 0
@@ -84,7 +110,8 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
 
   return {
     save (r, profile) {
-      const size = estimateRecordBytes(r) + estimateProfileBytes(profile)
+      const profileBytes = estimateProfileBytes(profile)
+      const size = estimateRecordBytes(r) + profileBytes
       // A record larger than the whole cap is dropped rather than stored.
       if (size > maxStoreBytes) return
       if (count === maxRequests) dropOldest()
@@ -93,21 +120,41 @@ export function createStore (maxRequests: number, maxStoreBytes: number): Reques
       records[slot] = r
       profiles[slot] = profile
       sizes[slot] = size
+      profileSizes[slot] = profileBytes
       bytes += size
       count++
     },
-    get (id) {
+    async get (id) {
       const slot = slotOf(id)
-      return slot === -1 ? undefined : records[slot]
+      if (slot === -1) return undefined
+      const r = records[slot] as RequestRecord
+      if (!r.memory.final) await settle(id)
+      return r
     },
-    getProfile (id) {
+    async getProfile (id) {
       const slot = slotOf(id)
       return slot === -1 ? undefined : profiles[slot]
     },
-    list () {
+    async list () {
       const out: RequestRecord[] = new Array(count)
-      for (let i = 0; i < count; i++) out[i] = records[(head + count - 1 - i) % maxRequests] as RequestRecord
+      let open: RequestRecord | undefined
+      for (let i = 0; i < count; i++) {
+        const r = records[(head + count - 1 - i) % maxRequests] as RequestRecord
+        out[i] = r
+        if (open === undefined && !r.memory.final) open = r
+      }
+      // Settling the newest open record completes every older one too.
+      if (open !== undefined) await settle(open.id)
       return out
+    },
+    revise (id) {
+      const slot = slotOf(id)
+      if (slot === -1) return
+      const size = estimateRecordBytes(records[slot] as RequestRecord) + (profileSizes[slot] as number)
+      bytes += size - (sizes[slot] as number)
+      sizes[slot] = size
+      // Grown past the cap: the oldest records leave, as on save.
+      while (count > 0 && bytes > maxStoreBytes) dropOldest()
     },
     clear () {
       records.fill(undefined)

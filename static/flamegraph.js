@@ -10,10 +10,11 @@
  *   goes to the root and End back to the top site, Enter or Space zooms into a frame, Escape zooms
  *   back out.
  *
- * Used by toolbar.js and page.js. No inline script or style attribute: the widget styles through
+ * Used by drawer.js and page.js. No inline script or style attribute: the widget styles through
  * the CSSOM, which a CSP allows.
  */
 /* global Element, ResizeObserver */
+import { h } from './dom.js'
 
 const WIDGET_FILE = 'd3-flamegraph.min.js'
 /** Row height, px. */
@@ -74,20 +75,23 @@ function selectionOf (el) {
 }
 
 /**
- * Draw the flame graph of `dataUrl` (the toolbar's flamegraph.json) into `container`.
- * Returns `{ focus(), destroy() }`. `fetchJson(url)` fetches toolbar JSON (the page's own fetch).
+ * Draw into `container` the flame graph its "Show flame graph" `button` names (data-src: the
+ * toolbar's flamegraph.json, data-css: the widget's stylesheet). Returns `{ focus(), destroy() }`.
+ * `prefix` is the toolbar's; `fetchJson(url)` fetches toolbar JSON (the page's own fetch).
  */
-export async function mountFlameGraph (container, { dataUrl, cssHref, vendorBase, nonce = '', fetchJson }) {
-  const [factory, data] = await Promise.all([loadWidget(vendorBase), fetchJson(dataUrl)])
+export async function mountFlameGraph (container, button, { prefix, nonce = '', fetchJson }) {
+  const dataUrl = button.getAttribute('data-src') ?? ''
+  const cssHref = button.getAttribute('data-css') ?? ''
+  const [factory, data] = await Promise.all([loadWidget(`${prefix}/vendor/d3-flame-graph/`), fetchJson(dataUrl)])
   const total = Math.max(1, Number(data.totalBytes) || 0)
 
-  const css = el('link', { rel: 'stylesheet', href: cssHref })
+  const css = h('link', { rel: 'stylesheet', href: cssHref })
   if (nonce !== '') css.nonce = nonce
-  const help = el('p', { class: 'fdt-flame-help', id: 'fdt-flame-help' },
+  const help = h('p', { class: 'fdt-flame-help', id: 'fdt-flame-help' },
     `${Number(data.frames)} frames, ${formatBytes(data.totalBytes)} sampled. Width is bytes; callers above callees. `,
-    el('span', { class: 'fdt-flame-keys' }, 'Keys: arrows move, Enter zooms in, Escape zooms out, Home goes to the root, End to the top site.'))
-  const chartEl = el('div', { class: 'fdt-flame-chart', role: 'group', 'aria-label': 'Allocation flame graph', 'aria-describedby': 'fdt-flame-help' })
-  const details = el('p', { class: 'fdt-flame-details', 'aria-live': 'polite' })
+    h('span', { class: 'fdt-flame-keys' }, 'Keys: arrows move, Enter zooms in, Escape zooms out, Home goes to the root, End to the top site.'))
+  const chartEl = h('div', { class: 'fdt-flame-chart', role: 'group', 'aria-label': 'Allocation flame graph', 'aria-describedby': 'fdt-flame-help' })
+  const details = h('p', { class: 'fdt-flame-details', 'aria-live': 'polite' })
   container.replaceChildren(css, help, chartEl, details)
 
   const reduceMotion = typeof window.matchMedia === 'function' && window.matchMedia('(prefers-reduced-motion: reduce)').matches
@@ -297,13 +301,13 @@ function colorOf (n) {
 }
 
 function hash (s) {
-  let h = 0
-  for (let i = 0; i < s.length && i < 12; i++) h = (h * 31 + s.charCodeAt(i)) % 1000
-  return h / 1000
+  let sum = 0
+  for (let i = 0; i < s.length && i < 12; i++) sum = (sum * 31 + s.charCodeAt(i)) % 1000
+  return sum / 1000
 }
 
 /** Bytes as pretty-bytes writes them on the server: '1.71 MB', '16.4 kB', '0 B'. */
-export function formatBytes (value) {
+function formatBytes (value) {
   const n = Number(value) || 0
   if (n < 1000) return `${Math.round(n)} B`
   const units = ['kB', 'MB', 'GB', 'TB']
@@ -315,14 +319,4 @@ export function formatBytes (value) {
     unit = u
   }
   return `${Number(v.toPrecision(3))} ${unit}`
-}
-
-function el (tag, attrs, ...children) {
-  const node = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === 'class') node.className = value
-    else node.setAttribute(name, String(value))
-  }
-  node.append(...children)
-  return node
 }

@@ -2,9 +2,9 @@
  * fastify-debug-toolbar, the standalone pages' script (history, request, compare). The pages work
  * without it; it adds the allocation flame graph and applies a group-by choice as soon as it is made.
  */
-import { mountFlameGraph } from './flamegraph.js'
-
 /* global Element, HTMLFormElement, HTMLInputElement */
+import { messageOf, responseError, toggleFlameGraphButton } from './dom.js'
+import { mountFlameGraph } from './flamegraph.js'
 
 const script = document.querySelector('script[data-fdt-page]')
 const prefix = script?.getAttribute('data-prefix') ?? '/__debug'
@@ -24,38 +24,19 @@ document.addEventListener('change', (event) => {
 })
 
 async function toggleFlameGraph (button) {
-  const section = button.closest('.fdt-allocs')
-  const container = section?.querySelector('.fdt-flame')
-  if (!container) return
-  const open = button.getAttribute('aria-expanded') === 'true'
-  button.setAttribute('aria-expanded', String(!open))
-  button.textContent = open ? 'Show flame graph' : 'Hide flame graph'
-  container.hidden = open
-  if (open || container.childElementCount > 0) return
+  const container = toggleFlameGraphButton(button)
+  if (container === undefined || container.childElementCount > 0) return
   container.textContent = 'Loading the flame graph…'
   try {
-    const graph = await mountFlameGraph(container, {
-      dataUrl: button.getAttribute('data-src'),
-      cssHref: button.getAttribute('data-css'),
-      vendorBase: `${prefix}/vendor/d3-flame-graph/`,
-      nonce,
-      fetchJson
-    })
+    const graph = await mountFlameGraph(container, button, { prefix, nonce, fetchJson })
     graph.focus()
   } catch (err) {
-    container.textContent = `Could not draw the flame graph: ${err instanceof Error ? err.message : String(err)}`
+    container.textContent = `Could not draw the flame graph: ${messageOf(err)}`
   }
 }
 
 async function fetchJson (url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } })
-  if (!res.ok) {
-    let message = `${res.status} ${res.statusText}`
-    try {
-      const body = await res.json()
-      if (typeof body?.message === 'string') message = body.message
-    } catch {}
-    throw new Error(message)
-  }
+  if (!res.ok) throw await responseError(res)
   return res.json()
 }

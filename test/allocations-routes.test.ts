@@ -4,31 +4,26 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { toHeapProfile, type HeapProfile, type HeapProfileNode } from '../src/allocations/heapprofile.ts'
 import type { AllocationsRecord, AllocationsSkipped } from '../src/allocations/types.ts'
 import { resolveOptions } from '../src/options.ts'
-import type { RequestRecord } from '../src/record.ts'
-import { routes } from '../src/routes.ts'
+import type { RequestRecord } from '../src/record/types.ts'
+import { routes } from '../src/routes/index.ts'
 import { createStore, type RequestStore } from '../src/store.ts'
 import { buildReport } from '../playground/lib/report.ts'
 import { profile, record as allocations, sites } from './allocations-fixture.ts'
-import { appWithToolbar, recordOf, plainHeaders } from './helpers.ts'
+import { appWithToolbar, recordOf, plainHeaders, testRecord } from './helpers.ts'
 
 const P = '/__debug'
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
 
 /** A stored record of GET /allocations with the given allocations, `seconds` after T0. */
 function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | undefined, seconds = 0, route = '/allocations'): RequestRecord {
-  return {
-    id,
-    method: 'GET',
+  return testRecord(id, {
     url: route,
     route,
-    statusCode: 200,
     durationMs: 12.5,
     startedAt: T0 + seconds * 1000,
     cpu: { loopBusyMs: 10, userMs: null, systemMs: null },
-    request: { headers: plainHeaders({ host: 'localhost' }), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
     response: { headers: plainHeaders({ 'content-type': 'text/html' }), contentType: 'text/html' },
     memory: {
-      backend: 'heap-statistics',
       heapUsedBefore: 10_000_000,
       heapUsedAfter: 12_000_000,
       heapUsedDelta: 2_000_000,
@@ -36,16 +31,10 @@ function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | 
       allocatedBytes: 3_500_000,
       externalBefore: 1_000_000,
       externalAfter: 1_000_000,
-      externalDelta: 0,
-      gc: { count: 0, pauseMs: 0, forced: 0, events: [] },
-      overlapping: 0,
       overheadMs: 0.05,
-      precise: false,
-      final: true,
-      notes: [],
       ...(a === undefined ? {} : { allocations: a })
     }
-  }
+  })
 }
 
 /** The same route later: buildReport doubled, eta's render gone. */
@@ -67,7 +56,7 @@ const IDS = {
 async function toolbarRoutes (): Promise<{ app: FastifyInstance, store: RequestStore }> {
   const store = createStore(50, 16 * 1024 * 1024)
   const app = Fastify()
-  await app.register(routes, { prefix: P, context: { options: resolveOptions({ enabled: true }), store, settle: async () => {} } })
+  await app.register(routes, { ...resolveOptions({ enabled: true, prefix: P }), store })
   await app.ready()
   store.save(requestRecord(IDS.base, allocations(), 0), profile())
   store.save(requestRecord(IDS.later, laterAllocations(), 5), profile())
@@ -124,7 +113,7 @@ test('serves any stored record as a JSON attachment, allocations included', asyn
     const res = await app.inject(`${P}/requests/${id}/record.json`)
     assert.equal(res.statusCode, 200)
     assert.match(String(res.headers['content-disposition']), new RegExp(`^attachment; filename="fdt-get-allocations-${id.slice(0, 8)}\\.json"$`))
-    assert.deepEqual(res.json(), JSON.parse(JSON.stringify(store.get(id))), 'the stored record, as JSON')
+    assert.deepEqual(res.json(), JSON.parse(JSON.stringify(await store.get(id))), 'the stored record, as JSON')
   }
 })
 

@@ -1,20 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MemoryWindow } from '../src/capture/backend.ts'
-import type { GcTracker, TrackedGc } from '../src/capture/gc-tracker.ts'
-import { MemoryFinalizer } from '../src/capture/session.ts'
-
-/** A tracker whose GCs the test adds by hand. */
-function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[] } {
-  const gcs: TrackedGc[] = []
-  const tracker = {
-    active: true,
-    trimmedUntilMs: -Infinity,
-    sync () {},
-    between: (from: number, to: number) => gcs.filter((g) => g.startMs >= from && g.startMs <= to)
-  } as unknown as GcTracker
-  return { tracker, gcs }
-}
+import { MemoryFinalizer } from '../src/capture/finalizer.ts'
+import { fakeTracker } from './helpers.ts'
 
 function windowAt (startMs: number): MemoryWindow {
   return { startMs, endMs: startMs + 1, heapUsedBefore: 1000, heapUsedAfter: 1000, externalBefore: 0, externalAfter: 0, forcedFromMs: Infinity }

@@ -1,7 +1,8 @@
+import type { GcTracker, TrackedGc } from '../src/capture/gc-tracker.ts'
 import { captureHeaderMap, createRedactor, type StoredHeaders } from '../src/headers.ts'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Session } from 'node:inspector/promises'
-import debugToolbar, { type DebugToolbarOptions, type RequestRecord } from '../src/index.ts'
+import debugToolbar, { type DebugToolbarOptions, type MemoryRecord, type RequestRecord } from '../src/index.ts'
 
 /** A Fastify app with the toolbar registered (enabled regardless of NODE_ENV). */
 export async function appWithToolbar (options: DebugToolbarOptions = {}, routes?: (app: FastifyInstance) => void): Promise<FastifyInstance> {
@@ -42,4 +43,55 @@ export const MiB = 1024 * 1024
 /** Headers for hand-made records, stored the way the plugin stores them (nothing redacted). */
 export function plainHeaders (map: Record<string, string>): StoredHeaders {
   return captureHeaderMap(map, createRedactor(new Set()))
+}
+
+/** Fields of a hand-made record that differ from testRecord's defaults; `memory` merges into the default figures. */
+export type TestRecordFields = Partial<Omit<RequestRecord, 'memory'>> & { memory?: Partial<MemoryRecord> }
+
+/** A hand-made record: a GET of `/r/<id>` from loopback with small, final figures, unless `fields` say otherwise. */
+export function testRecord (id: string, fields: TestRecordFields = {}): RequestRecord {
+  const { memory, ...rest } = fields
+  return {
+    id,
+    method: 'GET',
+    url: `/r/${id}`,
+    route: '/r/:id',
+    statusCode: 200,
+    durationMs: 1,
+    startedAt: Date.now(),
+    cpu: { loopBusyMs: 1, userMs: null, systemMs: null },
+    request: { headers: plainHeaders({ host: 'localhost' }), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
+    response: { headers: plainHeaders({}), contentType: 'text/html' },
+    ...rest,
+    memory: {
+      backend: 'heap-statistics',
+      heapUsedBefore: 100,
+      heapUsedAfter: 200,
+      heapUsedDelta: 100,
+      peakHeapUsed: 200,
+      allocatedBytes: 100,
+      externalBefore: 0,
+      externalAfter: 0,
+      externalDelta: 0,
+      gc: { count: 0, pauseMs: 0, forced: 0, events: [] },
+      overlapping: 0,
+      overheadMs: 0.01,
+      precise: false,
+      final: true,
+      notes: [],
+      ...memory
+    }
+  }
+}
+
+/** A GC tracker whose GCs the test adds by hand. */
+export function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[] } {
+  const gcs: TrackedGc[] = []
+  const tracker = {
+    active: true,
+    trimmedUntilMs: -Infinity,
+    sync () {},
+    between: (from: number, to: number) => gcs.filter((g) => g.startMs >= from && g.startMs <= to)
+  } as unknown as GcTracker
+  return { tracker, gcs }
 }

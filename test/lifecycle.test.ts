@@ -40,7 +40,10 @@ test('a client that aborts mid-request: no record of it, no profiler held, no er
   const app = Fastify({ logger: { level: 'warn', stream: logInto(lines) } })
   await app.register(debugToolbar, { enabled: true, allocations: { requests: 'all' } })
   let finished = 0
+  let started!: () => void
+  const handlerStarted = new Promise<void>((resolve) => { started = resolve })
   app.get('/slow', async () => {
+    started()
     await sleep(300)
     finished++
     return { done: true }
@@ -54,9 +57,13 @@ test('a client that aborts mid-request: no record of it, no profiler held, no er
   await new Promise<void>((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/slow' })
     req.on('error', () => resolve())
-    setTimeout(() => { req.destroy() }, 80)
+    // Once the handler is waiting (a fixed delay raced the server on a busy machine).
+    handlerStarted.then(() => { req.destroy() }, resolve)
   })
-  await sleep(400)
+  for (let i = 0; i < 100; i++) {
+    if (finished > 0) break
+    await sleep(50)
+  }
   assert.equal(finished, 1, 'the handler itself ran to its end')
   assert.equal(samplerBusy(), false, 'the aborted request gave the sampler back')
 

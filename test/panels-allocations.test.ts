@@ -4,41 +4,20 @@ import type { AllocationsRecord, AllocationsSkipped } from '../src/allocations/t
 import { allocationNotes, allocationsView, meaningSentence, type SampledView } from '../src/panels/allocations.ts'
 import { compareContext } from '../src/panels/compare.ts'
 import type { PanelEnv } from '../src/panels/panel.ts'
-import { summarize, type RequestRecord } from '../src/record.ts'
+import { summarize, type RequestRecord } from '../src/record/types.ts'
 import { ROOT, record as allocations } from './allocations-fixture.ts'
-import { plainHeaders } from './helpers.ts'
+import { plainHeaders, testRecord } from './helpers.ts'
 
 function requestRecord (id: string, a: AllocationsRecord | AllocationsSkipped | undefined, startedAt = 1_767_323_045_000, route = '/allocations'): RequestRecord {
-  return {
-    id,
-    method: 'GET',
+  return testRecord(id, {
     url: `${route}?run=${id}`,
     route,
-    statusCode: 200,
     durationMs: 10,
     startedAt,
     cpu: { loopBusyMs: 9, userMs: null, systemMs: null },
     request: { headers: plainHeaders({}), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
-    response: { headers: plainHeaders({}), contentType: 'text/html' },
-    memory: {
-      backend: 'heap-statistics',
-      heapUsedBefore: 1,
-      heapUsedAfter: 2,
-      heapUsedDelta: 1,
-      peakHeapUsed: 2,
-      allocatedBytes: 1,
-      externalBefore: 0,
-      externalAfter: 0,
-      externalDelta: 0,
-      gc: { count: 0, pauseMs: 0, forced: 0, events: [] },
-      overlapping: 0,
-      overheadMs: 0,
-      precise: false,
-      final: true,
-      notes: [],
-      ...(a === undefined ? {} : { allocations: a })
-    }
-  }
+    memory: { heapUsedBefore: 1, heapUsedAfter: 2, heapUsedDelta: 1, peakHeapUsed: 2, allocatedBytes: 1, overheadMs: 0, ...(a === undefined ? {} : { allocations: a }) }
+  })
 }
 
 function env (records: RequestRecord[], extra: Partial<PanelEnv> = {}): PanelEnv {

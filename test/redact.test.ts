@@ -60,6 +60,9 @@ test('redacts query parameters in the parsed query and in the URL', () => {
   assert.equal(redactUrl('/p?bad=%E0%A4%A', names), '/p?bad=%E0%A4%A')
 })
 
-test('a cookie header without = still hides nothing it should not show', () => {
-  assert.equal(redactCookieHeader('justavalue'), `justavalue=${REDACTED}`)
+test('a nameless cookie keeps no part of its value: it is stored as the placeholder alone', () => {
+  // Chromium sends `Cookie: justavalue` for document.cookie = '=justavalue': the part is a value, not a name.
+  assert.equal(redactCookieHeader('justavalue'), REDACTED)
+  assert.equal(redactCookieHeader('=justavalue'), REDACTED)
+  assert.equal(redactCookieHeader('a=1; justavalue; =other; b=2;'), `a=${REDACTED}; ${REDACTED}; ${REDACTED}; b=${REDACTED}`)
 })

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendServerTiming, compactBytes, serverTimingValue } from '../src/server-timing.ts'
+import { compactBytes } from '../src/format.ts'
+import { appendServerTiming, serverTimingValue } from '../src/server-timing.ts'
 
 test('formats bytes compactly in SI units', () => {
   assert.equal(compactBytes(0), '0B')

@@ -3,7 +3,7 @@
  * `{ name, value, children }` with `value` the node's self bytes (the widget adds callees up).
  * Pure: profile and project root in, JSON-ready data out.
  */
-import { siteKey } from './group.ts'
+import { siteKey } from './sites.ts'
 import { placeFrame, type CodeCategory } from './location.ts'
 import type { AllocationFrame, AllocationProfile, AllocationsRecord, ProfileNode, SampleMeaning, SamplerKind } from './types.ts'
 

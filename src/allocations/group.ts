@@ -4,7 +4,8 @@
  * include/exclude filters. Pure: record and project root in, plain rows out.
  */
 import { placeFrame, type CodeCategory, type PlacedFrame } from './location.ts'
-import type { AllocationSite, AllocationsRecord } from './types.ts'
+import { siteKey } from './sites.ts'
+import type { AllocationsRecord } from './types.ts'
 
 /** How sites are grouped. */
 export const GROUP_BY = ['function', 'file', 'package'] as const
@@ -80,11 +81,6 @@ export function filterTerms (text: string): string[] {
 /** Percent with one decimal; 0 when the whole is 0. */
 export function percent (part: number, whole: number): number {
   return whole <= 0 ? 0 : Math.round((part / whole) * 1000) / 10
-}
-
-/** A site's identity: the function V8 attributes it to (name and where it is defined). */
-export function siteKey (site: Pick<AllocationSite, 'functionName' | 'url' | 'line' | 'column'>): string {
-  return `${site.functionName}\u0000${site.url}\u0000${site.line}\u0000${site.column}`
 }
 
 /** Every site of a record, placed under `root`, heaviest first. */

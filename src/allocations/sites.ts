@@ -24,7 +24,8 @@ function isSynthetic (n: ProfileNode): boolean {
   return n.frame.url === '' && n.frame.functionName.startsWith('(')
 }
 
-function siteKey (f: AllocationFrame): string {
+/** A site's identity: the function V8 attributes it to (name and where it is defined). */
+export function siteKey (f: Pick<AllocationFrame, 'functionName' | 'url' | 'line' | 'column'>): string {
   return `${f.functionName}\u0000${f.url}\u0000${f.line}\u0000${f.column}`
 }
 
@@ -104,17 +105,4 @@ export function defaultResolver (f: AllocationFrame): AllocationFrame {
   if (entry.originalSource === undefined || entry.originalLine === undefined) return out
   out.source = { url: entry.originalSource, line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 }
   return out
-}
-
-/** Bytes a stored profile costs, estimated per node (the node, its frame and its two strings), erring high. */
-export function estimateProfileBytes (profile: AllocationProfile | undefined): number {
-  if (profile === undefined) return 0
-  let nodes = 0
-  const stack: ProfileNode[] = [profile.root]
-  while (stack.length > 0) {
-    const n = stack.pop() as ProfileNode
-    nodes++
-    for (const c of n.children) stack.push(c)
-  }
-  return 256 + nodes * 320
 }

@@ -1,10 +1,10 @@
 /**
  * Allocation sites: what the sampling heap profiler saw during one request, as plain data.
  *
- * Capture (src/capture/sampler-*.ts) turns V8's sampling profile into an `AllocationProfile` (a
- * call tree with self bytes) and an `AllocationsRecord` (the top sites, for the record and its JSON).
- * Presentation (src/allocations/*.ts, panels) groups, filters and compares them; nothing there
- * touches V8 or Fastify.
+ * Capture (src/capture/sampler.ts) turns V8's sampling profile into an `AllocationProfile` (a
+ * call tree with self bytes); src/allocations/sites.ts sums it into an `AllocationsRecord` (the top
+ * sites, for the record and its JSON). src/allocations/ and src/panels/ group, filter and compare
+ * them; nothing there touches V8 or Fastify.
  */
 
 /** Which sampler produced the samples. */

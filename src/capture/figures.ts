@@ -1,4 +1,4 @@
-import type { GcEventRecord } from '../record.ts'
+import type { GcEventRecord } from '../record/types.ts'
 import type { MemoryWindow } from './backend.ts'
 import type { TrackedGc } from './gc-tracker.ts'
 

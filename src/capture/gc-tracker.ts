@@ -1,6 +1,6 @@
 import v8 from 'node:v8'
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
-import type { GcEventRecord } from '../record.ts'
+import type { GcEventRecord } from '../record/types.ts'
 
 /**
  * One process-wide GC tracker shared by every app in the process.

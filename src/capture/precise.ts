@@ -1,7 +1,6 @@
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
-import type { MemoryWindow, OpenMeasurement } from './backend.ts'
-import { heapStatisticsBackend } from './heap-backend.ts'
+import type { MemoryBackend, MemoryWindow, OpenMeasurement } from './backend.ts'
 
 /**
  * Precise mode: a full GC (the inspector's HeapProfiler.collectGarbage, no --expose-gc needed) just
@@ -11,6 +10,12 @@ import { heapStatisticsBackend } from './heap-backend.ts'
  */
 export class PreciseCollector {
   private session: Session | undefined
+  /** What the window is measured with once the GCs are done. */
+  private readonly backend: MemoryBackend
+
+  constructor (backend: MemoryBackend) {
+    this.backend = backend
+  }
 
   /** Force a full GC and wait for it. */
   async collect (): Promise<void> {
@@ -31,7 +36,7 @@ export class PreciseCollector {
     // would otherwise be freed by the closing GC and read as a negative delta of a few hundred kB.
     await this.collect()
     await this.collect()
-    const inner = heapStatisticsBackend.create(performance.now())
+    const inner = this.backend.create(performance.now())
     beforeBaseline?.()
     inner.begin()
     return new PreciseMeasurement(this, inner)
@@ -43,7 +48,7 @@ export class PreciseCollector {
   }
 }
 
-/** A heap-statistics measurement whose stop is preceded by a forced GC (call settle() first). */
+/** A backend's measurement whose stop is preceded by a forced GC (call settle() first). */
 export class PreciseMeasurement implements OpenMeasurement {
   private forcedFromMs = Infinity
   private readonly collector: PreciseCollector

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
-import type { GcEventRecord } from '../record.ts'
+import type { GcEventRecord } from '../record/types.ts'
 import type { GcTracker, TrackedGc } from './gc-tracker.ts'
 
 /**

@@ -3,12 +3,12 @@
  * panel shows what the samples mean, the sampler's figures, the top sites grouped and filtered as
  * asked, each with its stack, and links to the flame graph, the downloads and comparisons.
  */
-import { DEFAULT_QUERY, GROUP_BY, groupSites, type GroupBy, type SiteQuery } from '../allocations/group.ts'
+import { DEFAULT_QUERY, groupSites } from '../allocations/group.ts'
 import type { CodeCategory, PlacedFrame } from '../allocations/location.ts'
 import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 import { bytes, ms } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
-import type { Figure, PanelEnv } from './panel.ts'
+import { isSampled, type RequestRecord } from '../record/types.ts'
+import { groupByForm, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
 
 /** Most requests the panel offers to compare with. */
 export const MAX_COMPARE_CANDIDATES = 8
@@ -37,16 +37,12 @@ export interface SiteRow {
 }
 
 /** The section when the request was sampled. */
-export interface SampledView {
+export interface SampledView extends GroupByForm {
   state: 'sampled'
   /** What the samples stand for, in a sentence. */
   meaning: string
   notes: string[]
   figures: Figure[]
-  query: SiteQuery
-  groups: Array<{ value: GroupBy, label: string, checked: boolean }>
-  /** The first column's heading: Function, File or Package. */
-  column: string
   rows: SiteRow[]
   /** What the table does not list, in a sentence; '' when it lists everything. */
   unlisted: string
@@ -69,13 +65,6 @@ export type AllocationsView =
   | SampledView
   | { state: 'skipped', skipped: AllocationsSkipped['skipped'], reason: string }
   | { state: 'off' }
-
-const GROUP_LABELS: Readonly<Record<GroupBy, string>> = { function: 'Function', file: 'File', package: 'Package' }
-
-/** True for an AllocationsRecord, false for an AllocationsSkipped. */
-export function isSampled (a: AllocationsRecord | AllocationsSkipped | undefined): a is AllocationsRecord {
-  return a !== undefined && !('skipped' in a)
-}
 
 function stackLine (f: PlacedFrame): StackLine {
   return { functionName: f.functionName, location: f.location, category: f.category }
@@ -155,9 +144,7 @@ export function allocationsView (r: RequestRecord, env: PanelEnv): AllocationsVi
       { label: 'Sites', value: `${a.sites.length} listed${a.otherSites > 0 ? `, ${a.otherSites} more` : ''}`, hint: `stacks up to ${a.stackDepth} frames deep` },
       { label: 'Sampler overhead', value: ms(a.overheadMs), hint: a.sampler === 'inspector' ? 'start, read and stop, including the forced GC' : 'start, read and stop' }
     ],
-    query,
-    groups: GROUP_BY.map((value) => ({ value, label: GROUP_LABELS[value], checked: value === query.by })),
-    column: GROUP_LABELS[query.by],
+    ...groupByForm(query),
     rows,
     unlisted: unlisted.length === 0 ? '' : `${unlisted.join('; ')}.`.replace(/^./, (c) => c.toUpperCase()),
     formAction: env.page === true ? `${base}#fdt-panel-memory` : `${base}/panels/memory`,

@@ -3,11 +3,12 @@
  * query in, template data out. The earlier request is the base, so "grew" means grew since then.
  */
 import { compareAllocations, type SiteChangeKind } from '../allocations/compare.ts'
-import { GROUP_BY, type GroupBy, type SiteQuery } from '../allocations/group.ts'
+import type { SiteQuery } from '../allocations/group.ts'
 import type { CodeCategory } from '../allocations/location.ts'
 import type { AllocationsRecord } from '../allocations/types.ts'
 import { bytes, signedBytes } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
+import type { RequestRecord } from '../record/types.ts'
+import { groupByForm, type GroupByForm } from './panel.ts'
 
 /** One side of the comparison. */
 export interface CompareSide {
@@ -21,15 +22,12 @@ export interface CompareSide {
 }
 
 /** What templates/page-compare.eta renders. */
-export interface CompareContext {
+export interface CompareContext extends GroupByForm {
   title: string
   base: CompareSide
   target: CompareSide
   /** The two requests matched different routes (allowed, but said). */
   sameRoute: boolean
-  query: SiteQuery
-  groups: Array<{ value: GroupBy, label: string, checked: boolean }>
-  column: string
   formAction: string
   /** Sampled bytes target − base, in bytes and percent, and how many sites changed which way. */
   summary: { delta: string, deltaPercent: string, counts: Array<{ change: SiteChangeKind, label: string, count: number }> }
@@ -38,7 +36,6 @@ export interface CompareContext {
 }
 
 const CHANGE_LABELS: Readonly<Record<SiteChangeKind, string>> = { grew: 'grew', shrank: 'shrank', appeared: 'new', disappeared: 'gone', same: 'same' }
-const GROUP_LABELS: Readonly<Record<GroupBy, string>> = { function: 'Function', file: 'File', package: 'Package' }
 
 function side (r: RequestRecord, a: AllocationsRecord, prefix: string): CompareSide {
   return {
@@ -73,9 +70,7 @@ export function compareContext (
     base: side(base.record, base.allocations, prefix),
     target: side(target.record, target.allocations, prefix),
     sameRoute,
-    query,
-    groups: GROUP_BY.map((value) => ({ value, label: GROUP_LABELS[value], checked: value === query.by })),
-    column: GROUP_LABELS[query.by],
+    ...groupByForm(query),
     formAction: `${prefix}/requests/${encodeURIComponent(first.record.id)}/compare/${encodeURIComponent(second.record.id)}`,
     summary: {
       delta: signedBytes(c.deltaBytes),

@@ -1,5 +1,5 @@
 import { bytes, ms, signedBytes } from '../format.ts'
-import type { RecordSummary } from '../record.ts'
+import type { RecordSummary } from '../record/types.ts'
 import type { Panel } from './panel.ts'
 
 /** One row of the history table. */
@@ -52,9 +52,12 @@ const H = 60
 function heapTimeline (history: readonly RecordSummary[]): HistoryContext['timeline'] {
   if (history.length < 2) return undefined
   const values = [...history].reverse().map((s) => s.heapUsedBefore + s.heapUsedDelta)
-  const lo = Math.min(...values)
-  const hi = Math.max(...values, lo + 1)
-  const points = values.map((v, i) => `${Math.round((i / (values.length - 1)) * (W - 8)) + 4},${Math.round(H - 4 - ((v - lo) / (hi - lo)) * (H - 8))}`).join(' ')
+  // A bad reading (not a finite number) leaves a gap, not a broken line.
+  const finite = values.filter((v) => Number.isFinite(v))
+  if (finite.length < 2) return undefined
+  const lo = Math.min(...finite)
+  const hi = Math.max(...finite, lo + 1)
+  const points = values.flatMap((v, i) => Number.isFinite(v) ? [`${Math.round((i / (values.length - 1)) * (W - 8)) + 4},${Math.round(H - 4 - ((v - lo) / (hi - lo)) * (H - 8))}`] : []).join(' ')
   return { width: W, height: H, points, minLabel: bytes(lo), maxLabel: bytes(hi) }
 }
 

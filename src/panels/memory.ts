@@ -1,5 +1,5 @@
 import { bytes, ms, signedBytes } from '../format.ts'
-import type { GcEventRecord, RequestRecord } from '../record.ts'
+import type { GcEventRecord, RequestRecord } from '../record/types.ts'
 import { allocationsView, type AllocationsView } from './allocations.ts'
 import type { Figure, Panel } from './panel.ts'
 
@@ -46,6 +46,8 @@ export function heapPicture (r: RequestRecord): HeapPicture | undefined {
     pts.push([e.offsetMs, e.heapUsedBefore], [e.offsetMs + e.durationMs, e.heapUsedAfter])
   }
   pts.push([duration, m.heapUsedAfter])
+  // A bad reading (not a finite number) has no place on the picture.
+  if (!Number.isFinite(m.peakHeapUsed) || !pts.every(([t, b]) => Number.isFinite(t) && Number.isFinite(b))) return undefined
   let lo = Infinity
   let hi = -Infinity
   for (const [, y] of pts) { lo = Math.min(lo, y); hi = Math.max(hi, y) }

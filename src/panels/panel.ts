@@ -1,5 +1,5 @@
-import type { SiteQuery } from '../allocations/group.ts'
-import type { RecordSummary, RequestRecord } from '../record.ts'
+import { GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from '../allocations/group.ts'
+import type { RecordSummary, RequestRecord } from '../record/types.ts'
 
 /** What a panel may know besides its record: the store's summaries (newest first) and where the toolbar lives. */
 export interface PanelEnv {
@@ -28,4 +28,27 @@ export interface Figure {
   label: string
   value: string
   hint?: string
+}
+
+/** How each grouping reads in a heading or a choice. */
+export const GROUP_LABELS: Readonly<Record<GroupBy, string>> = { function: 'Function', file: 'File', package: 'Package' }
+
+/** What templates/group-by.eta renders: the group-by choices and the include/exclude filters. */
+export interface GroupByForm {
+  groups: Array<{ value: GroupBy, label: string, checked: boolean }>
+  /** The heading of the grouped column. */
+  column: string
+  query: SiteQuery
+  /** The filters' maxlength, as the routes validate it. */
+  maxFilterLength: number
+}
+
+/** The group-by form's data for a query. */
+export function groupByForm (query: SiteQuery): GroupByForm {
+  return {
+    groups: GROUP_BY.map((value) => ({ value, label: GROUP_LABELS[value], checked: value === query.by })),
+    column: GROUP_LABELS[query.by],
+    query,
+    maxFilterLength: MAX_FILTER_LENGTH
+  }
 }

@@ -1,5 +1,6 @@
+import { percent } from '../allocations/group.ts'
 import { ms } from '../format.ts'
-import type { RequestRecord } from '../record.ts'
+import type { RequestRecord } from '../record/types.ts'
 import type { Figure, Panel } from './panel.ts'
 
 /** What templates/timing.eta renders. */
@@ -10,8 +11,9 @@ export interface TimingContext {
   notes: string[]
 }
 
-function pct (part: number, whole: number): number {
-  return whole <= 0 ? 0 : Math.min(100, Math.round((part / whole) * 1000) / 10)
+/** Percent of the duration, one decimal, at most 100. */
+function shareOf (part: number, whole: number): number {
+  return Math.min(100, percent(part, whole))
 }
 
 /** The Timing panel: wall time against time on the CPU, GC pauses and the toolbar's own cost. */
@@ -41,9 +43,9 @@ export const timingPanel: Panel<TimingContext> = {
     return {
       figures,
       bars: [
-        { label: 'CPU', percent: pct(busy, r.durationMs), value: ms(busy) },
-        { label: 'GC pause', percent: pct(m.gc.pauseMs, r.durationMs), value: ms(m.gc.pauseMs) },
-        { label: 'Toolbar', percent: pct(m.overheadMs, r.durationMs), value: ms(m.overheadMs) }
+        { label: 'CPU', percent: shareOf(busy, r.durationMs), value: ms(busy) },
+        { label: 'GC pause', percent: shareOf(m.gc.pauseMs, r.durationMs), value: ms(m.gc.pauseMs) },
+        { label: 'Toolbar', percent: shareOf(m.overheadMs, r.durationMs), value: ms(m.overheadMs) }
       ],
       notes
     }

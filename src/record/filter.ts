@@ -1,5 +1,5 @@
 import { FST_DEBUG_TOOLBAR_BAD_QUERY } from '../errors.ts'
-import type { RecordSummary } from '../record.ts'
+import type { RecordSummary } from './types.ts'
 
 /**
  * The live page's query: a time window and request filters, parsed from a query string. The page

@@ -15,7 +15,7 @@ import { ProcessSampler, type SamplerEvent } from '../capture/process-sampler.ts
 import { FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM, FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE } from '../errors.ts'
 import { bytes, ms } from '../format.ts'
 import type { ResolvedLive } from '../options.ts'
-import { summarize, type RecordSummary, type RequestRecord } from '../record.ts'
+import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
 import { matchesFilter, parseLiveQuery, WINDOWS, type LiveQuery, type LiveQuerystring } from '../record/filter.ts'
 
 /** The plugin (a CommonJS module whose types declare a default export). */

@@ -7,16 +7,15 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import { flameGraph, sourceIndex } from './allocations/flamegraph.ts'
-import { defaultResolver } from './allocations/sites.ts'
-import { DEFAULT_QUERY, GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from './allocations/group.ts'
-import { toHeapProfile } from './allocations/heapprofile.ts'
-import type { AllocationsRecord } from './allocations/types.ts'
-import { FST_DEBUG_TOOLBAR_NO_ALLOCATIONS } from './errors.ts'
-import { isSampled } from './panels/allocations.ts'
-import { compareContext } from './panels/compare.ts'
-import type { RequestRecord } from './record.ts'
-import type { RequestStore } from './store.ts'
+import { flameGraph, sourceIndex } from '../allocations/flamegraph.ts'
+import { defaultResolver } from '../allocations/sites.ts'
+import { DEFAULT_QUERY, GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from '../allocations/group.ts'
+import { toHeapProfile } from '../allocations/heapprofile.ts'
+import type { AllocationsRecord } from '../allocations/types.ts'
+import { FST_DEBUG_TOOLBAR_NO_ALLOCATIONS } from '../errors.ts'
+import { compareContext } from '../panels/compare.ts'
+import { isSampled, type RequestRecord } from '../record/types.ts'
+import type { RequestStore } from '../store.ts'
 
 /** Where the flame graph widget's files are served from, under the prefix. */
 export const FLAME_GRAPH_VENDOR = '/vendor/d3-flame-graph/'
@@ -113,7 +112,7 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
 
   async function profileOf (id: string) {
     const { record } = await sampledRecord(id)
-    const profile = store.getProfile(id)
+    const profile = await store.getProfile(id)
     if (profile === undefined) throw new FST_DEBUG_TOOLBAR_NO_ALLOCATIONS(id, 'allocation call tree', 'it was not kept with the record')
     return { record, profile }
   }

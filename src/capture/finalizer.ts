@@ -1,4 +1,4 @@
-import type { MemoryRecord } from '../record.ts'
+import type { MemoryRecord } from '../record/types.ts'
 import type { MemoryWindow } from './backend.ts'
 import { windowFigures, round3 } from './figures.ts'
 import type { GcTracker } from './gc-tracker.ts'
@@ -21,9 +21,12 @@ export class MemoryFinalizer {
   private head = 0
   private count = 0
   private readonly tracker: GcTracker
+  /** Told the id of a record whose figures changed after it was built (its size changed too). */
+  private readonly onRevised: ((id: string) => void) | undefined
 
-  constructor (tracker: GcTracker, capacity: number) {
+  constructor (tracker: GcTracker, capacity: number, onRevised?: (id: string) => void) {
     this.tracker = tracker
+    this.onRevised = onRevised
     this.ids = new Array<string | undefined>(capacity).fill(undefined)
     this.windows = new Array<MemoryWindow | undefined>(capacity).fill(undefined)
     this.memories = new Array<MemoryRecord | undefined>(capacity).fill(undefined)
@@ -74,6 +77,7 @@ export class MemoryFinalizer {
   /** Complete the oldest waiting record and drop it from the ring. */
   private completeOldest (): void {
     const h = this.head
+    const id = this.ids[h] as string
     const w = this.windows[h] as MemoryWindow
     const m = this.memories[h] as MemoryRecord
     this.ids[h] = undefined
@@ -81,7 +85,7 @@ export class MemoryFinalizer {
     this.memories[h] = undefined
     this.head = (h + 1) % this.ids.length
     this.count--
-    this.complete(w, m)
+    if (this.complete(w, m)) this.onRevised?.(id)
   }
 
   /** Resolves once this record's figures are final (a reader asked for it). */
@@ -101,12 +105,13 @@ export class MemoryFinalizer {
     return -1
   }
 
-  private complete (w: MemoryWindow, m: MemoryRecord): void {
+  /** Make the figures final; true when they changed. */
+  private complete (w: MemoryWindow, m: MemoryRecord): boolean {
     const gcs = this.tracker.between(w.startMs, w.endMs)
     if (gcs.length === m.gc.count + m.gc.forced) {
       // The GCs known at build time were all of them: the figures stand.
       m.final = true
-      return
+      return false
     }
     const f = windowFigures(w, gcs)
     m.peakHeapUsed = f.peakHeapUsed
@@ -117,6 +122,7 @@ export class MemoryFinalizer {
     m.gc.events = f.gc.events
     if (m.allocations !== undefined && 'sites' in m.allocations) m.allocations.gcDuringWindow = f.gc.count
     m.final = true
+    return true
   }
 
   /** Forget everything (on close). */

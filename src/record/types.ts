@@ -1,5 +1,5 @@
-import type { StoredHeaders } from './headers.ts'
-import type { AllocationsRecord, AllocationsSkipped } from './allocations/types.ts'
+import type { StoredHeaders } from '../headers.ts'
+import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 /**
  * The per-request record: plain data, JSON-serialisable. Bytes are bytes, times are milliseconds.
  * Capture fills it, the store keeps it, panels read it; nothing here knows about Fastify.
@@ -87,6 +87,11 @@ export interface RequestRecord {
     contentType: string
   }
   memory: MemoryRecord
+}
+
+/** True for an AllocationsRecord, false for an AllocationsSkipped. */
+export function isSampled (a: AllocationsRecord | AllocationsSkipped | undefined): a is AllocationsRecord {
+  return a !== undefined && !('skipped' in a)
 }
 
 /** The short form of a record used by lists (history page, API list). */

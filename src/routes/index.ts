@@ -4,19 +4,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from './errors.ts'
-import { allowLoopback, isLoopbackHost, runAllow } from './options.ts'
-import { PANELS, findPanel } from './panels/index.ts'
-import { historyContext } from './panels/history.ts'
-import type { PanelEnv } from './panels/panel.ts'
-import type { ToolbarContext } from './plugin.ts'
-import { summarize, type RequestRecord } from './record.ts'
-import { liveRoutes } from './routes/live.ts'
-import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './routes-allocations.ts'
+import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from '../errors.ts'
+import { crossSite } from '../headers.ts'
+import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
+import { PANELS, findPanel } from '../panels/index.ts'
+import { historyContext } from '../panels/history.ts'
+import type { PanelEnv } from '../panels/panel.ts'
+import { TOKEN_HEADER } from '../protocol.ts'
+import { summarize, type RequestRecord } from '../record/types.ts'
+import type { RequestStore } from '../store.ts'
+import { liveRoutes } from './live.ts'
+import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
-/** The package's templates/ and static/ folders (the same from src/ and dist/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
-export const STATIC_DIR = fileURLToPath(new URL('../static/', import.meta.url))
+/** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
 
 /** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
 const VIEW = 'debugToolbarView'
@@ -25,8 +27,6 @@ type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => Fastif
 
 const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
-/** The header a JSON client sends the clear token in; the history page's form sends the field `token`. */
-export const TOKEN_HEADER = 'x-debug-toolbar-token'
 const FORM = 'application/x-www-form-urlencoded'
 /** Largest form body the toolbar parses, in bytes: a token and a little more. */
 const FORM_BODY_LIMIT_BYTES = 1024
@@ -35,20 +35,37 @@ interface IdParams { id: string }
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 
+/** What the routes need: the store they read, and the options they answer by. */
+export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | 'allow' | 'maxRequests' | 'maxStoreBytes'> {
+  store: RequestStore
+  /** The live page's options; `false` or absent leaves the static history page. */
+  live?: ResolvedOptions['live']
+  /** Where the toolbar tells of each stored record (the live page's feed). */
+  recordListeners?: Set<(r: RequestRecord) => void>
+}
+
 /**
  * The toolbar's own routes, registered as an encapsulated (non-fp) child under the prefix: pages,
  * panel fragments, the JSON API and static assets, every one behind the same allow check.
  */
-export async function routes (app: FastifyInstance, { context }: { context: ToolbarContext }): Promise<void> {
-  const { options, store } = context
+export async function routes (app: FastifyInstance, options: ToolbarRoutesOptions): Promise<void> {
+  const { store } = options
   // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
   const token = randomBytes(32).toString('base64url')
+
+  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets included.
+  app.addHook('onRoute', function hideFromOpenApi (route) {
+    route.schema = { ...route.schema, hide: true } as typeof route.schema
+  })
 
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
     const allowed = runAllow(options.allow, request, (err) => { request.log.warn({ err }, 'fastify-debug-toolbar: the allow() option threw; refusing the client') })
     if (!allowed) throw new FST_DEBUG_TOOLBAR_FORBIDDEN()
-    if (checkHost && !isLoopbackHost(request.headers.host)) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
+    if (checkHost && !isLoopbackHost(hostOf(request))) throw new FST_DEBUG_TOOLBAR_FORBIDDEN_HOST()
+    // Whatever the app's CORS allows: another site's page gets nothing from the toolbar.
+    const site = headerText(request.headers['sec-fetch-site'])
+    if (crossSite(site, request.headers.origin, hostOf(request))) refuseOrigin(request, site === 'cross-site' ? 'Sec-Fetch-Site: cross-site' : undefined)
   })
 
   // JSON with markup characters escaped (\u003c...): it parses to the same data, and stays inert
@@ -64,6 +81,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     // Under `no-referrer` (helmet's default) a browser sends `Origin: null` with a same-origin form
     // post, which the clear route refuses; `same-origin` still sends no Referer to other sites.
     reply.header('referrer-policy', 'same-origin')
+    sameOriginOnly(reply)
   })
 
   app.setErrorHandler(function toolbarErrors (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) {
@@ -100,34 +118,26 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   })
 
   async function lookup (id: string): Promise<RequestRecord> {
-    const r = store.get(id)
+    const r = await store.get(id)
     if (r === undefined) throw new FST_DEBUG_TOOLBAR_NOT_FOUND(id, options.maxRequests)
-    if (!r.memory.final) await context.settle(id)
     return r
   }
 
   // Allocation sites' paths are shown relative to where the app was started.
   const root = process.cwd()
 
-  function env (query?: SitesQuerystring, page = false): PanelEnv {
-    const list = store.list()
+  async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
+    const list = await store.list()
     return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page }
-  }
-
-  async function finalizedList (): Promise<RequestRecord[]> {
-    const list = store.list()
-    const open = list.find((r) => !r.memory.final)
-    if (open !== undefined) await context.settle(open.id)
-    return list
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
   await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
   // The live page's series, event stream and process actions (src/routes/live.ts).
-  const live = options.live === false
+  const live = options.live === undefined || options.live === false
     ? undefined
-    : await liveRoutes(app, { live: options.live, list: async () => store.list(), settle: context.settle, recordListeners: context.recordListeners ?? new Set(), sameOrigin, checkToken })
+    : await liveRoutes(app, { live: options.live, list: async () => await store.list(), settle: async (id) => { await store.get(id) }, recordListeners: options.recordListeners ?? new Set(), sameOrigin, checkToken })
 
   function checkToken (request: FastifyRequest): void {
     const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token
@@ -156,7 +166,7 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
   // JSON API (read-only).
 
   app.get('/api/requests', async function listRecords () {
-    return await finalizedList()
+    return await store.list()
   })
 
   app.get('/api/store', async function storeFigures () {
@@ -189,20 +199,20 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
-    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, env(request.query)), prefix: options.prefix })
+    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(request.query)), prefix: options.prefix })
   })
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
     const liveCtx = live?.page(request.query as Record<string, string>)
-    const list = (await finalizedList()).map(summarize)
+    const list = (await store.list()).map(summarize)
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
-    const e = env(request.query, true)
+    const e = await env(request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
   })
@@ -211,15 +221,43 @@ export async function routes (app: FastifyInstance, { context }: { context: Tool
 /** Refuse (403) a request whose Origin is missing, `null` or not the server's own origin as its Host names it. */
 async function sameOrigin (request: FastifyRequest): Promise<void> {
   const own = ownOrigin(request)
-  const given = request.headers.origin
-  if (own === undefined || given !== own) {
-    throw new FST_DEBUG_TOOLBAR_BAD_ORIGIN(own ?? '(no usable Host header)', given === undefined ? 'no Origin header' : JSON.stringify(given.slice(0, 200)))
-  }
+  if (own === undefined || request.headers.origin !== own) refuseOrigin(request)
 }
+
+/** Throw FST_DEBUG_TOOLBAR_BAD_ORIGIN naming the server's origin and what the request brought. */
+function refuseOrigin (request: FastifyRequest, why?: string): never {
+  const given = request.headers.origin
+  throw new FST_DEBUG_TOOLBAR_BAD_ORIGIN(ownOrigin(request) ?? '(no usable Host header)', given === undefined ? (why ?? 'no Origin header') : JSON.stringify(given.slice(0, 200)))
+}
+
+/** The Host header, or HTTP/2's `:authority` when there is none. */
+function hostOf (request: FastifyRequest): string | undefined {
+  return request.headers.host ?? headerText(request.headers[':authority'])
+}
+
+function headerText (v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * Keep toolbar responses to the server's own origin whatever the app says: no CORS header (from
+ * e.g. @fastify/cors), no framing by other sites (`frame-ancestors 'self'` added to any CSP).
+ */
+function sameOriginOnly (reply: FastifyReply): void {
+  for (const name of Object.keys(reply.getHeaders())) if (name.startsWith('access-control-')) reply.removeHeader(name)
+  if (String(reply.getHeader('x-frame-options')).toUpperCase() !== 'DENY') reply.header('x-frame-options', 'SAMEORIGIN')
+  const csp = reply.getHeader('content-security-policy')
+  // Several policies all apply, so one more only narrows what the app's policy allows.
+  if (csp === undefined) reply.header('content-security-policy', FRAME_ANCESTORS)
+  else if (typeof csp === 'string' && !/frame-ancestors/i.test(csp)) reply.header('content-security-policy', `${csp.replace(/[;\s]+$/, '')}; ${FRAME_ANCESTORS}`)
+  else reply.header('content-security-policy', [...(Array.isArray(csp) ? csp : [String(csp)]), FRAME_ANCESTORS])
+}
+
+const FRAME_ANCESTORS = "frame-ancestors 'self'"
 
 /** scheme://host[:port] as a browser serialises it (lower case, default port left out), from the Host header. */
 function ownOrigin (request: FastifyRequest): string | undefined {
-  const host = request.headers.host
+  const host = hostOf(request)
   if (host === undefined || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(host)) return undefined
   try {
     return new URL(`${request.protocol}://${host}`).origin
