@@ -67,3 +67,26 @@ export const FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY = createError(
   'A leak test cannot start now: %s',
   409
 )
+
+// Live page.
+
+/** Answered (400) for a live page or `/api/process` query parameter with a bad value; names the parameter and what is allowed. */
+export const FST_DEBUG_TOOLBAR_BAD_QUERY = createError(
+  'FST_DEBUG_TOOLBAR_BAD_QUERY',
+  'Bad query parameter "%s": %s',
+  400
+)
+
+/** Answered (406) by the live event stream to a client that does not accept `text/event-stream`. */
+export const FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM = createError(
+  'FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM',
+  'This route is a server-sent event stream: ask for it with "Accept: text/event-stream" (EventSource does)',
+  406
+)
+
+/** Answered (422) when a heap snapshot is asked for above `live.maxSnapshotHeapBytes`. */
+export const FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE = createError(
+  'FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE',
+  'No heap snapshot: the JS heap uses %s, above live.maxSnapshotHeapBytes (%s); it would pause the process for about %s. Raise the option to allow it',
+  422
+)

@@ -20,6 +20,7 @@ declare const debugToolbar: Plugin & {
 declare namespace debugToolbar {
   export type DebugToolbarOptions = options.DebugToolbarOptions
   export type AllocationsOptions = options.AllocationsOptions
+  export type LiveOptions = options.LiveOptions
   export type DebugToolbarRouteConfig = routeConfig.DebugToolbarRouteConfig
   export type RequestRecord = record.RequestRecord
   export type MemoryRecord = record.MemoryRecord

@@ -2,7 +2,7 @@ import { debugToolbar } from './plugin.ts'
 
 export { debugToolbar }
 export { ID_HEADER, PRECISE_HEADER, PRECISE_COOKIE } from './protocol.ts'
-export type { DebugToolbarOptions, AllocationsOptions } from './options.ts'
+export type { DebugToolbarOptions, AllocationsOptions, LiveOptions } from './options.ts'
 export type { RequestRecord, MemoryRecord, GcEventRecord, RecordSummary } from './record/types.ts'
 export type { DebugToolbarRouteConfig } from './route-config.ts'
 export { FST_DEBUG_TOOLBAR_INVALID_OPTION, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL, FST_DEBUG_TOOLBAR_FORBIDDEN } from './errors.ts'

@@ -26,6 +26,53 @@ export interface DebugToolbarOptions {
   allocations?: boolean | AllocationsOptions
   /** Also measure process CPU time (user and system) per request for the Timing panel: two getrusage calls, about 1.5 µs a request here. The event-loop busy time is always measured. @default false */
   cpuTime?: boolean
+  /** The live page (`{prefix}/`): the process sampler, its event stream and the process actions. `false` leaves the static history page. @default true */
+  live?: boolean | LiveOptions
+}
+
+// Live page options (the process sampler and its actions).
+
+/** How the live page samples the process, and its limits. */
+export interface LiveOptions {
+  /** Time between readings of the process's memory and event-loop delay, in ms. @default 250 */
+  sampleIntervalMs?: number
+  /** How long the sampler keeps running after the last live page (or `/api/process` reader) went away, in ms. @default 60000 */
+  keepRunningMs?: number
+  /** Readings kept (the chart's longest window is 15 minutes: 3600 readings at the default interval). @default 3600 */
+  maxSamples?: number
+  /** Byte cap on the kept readings and GCs. @default 1 MiB */
+  maxHistoryBytes?: number
+  /** A heap-snapshot download is refused (422) when the JS heap in use is above this, in bytes. @default 1 GiB */
+  maxSnapshotHeapBytes?: number
+}
+
+/** Live page options after defaults; `false` when the live page is off. */
+export interface ResolvedLive {
+  sampleIntervalMs: number
+  keepRunningMs: number
+  maxSamples: number
+  maxHistoryBytes: number
+  maxSnapshotHeapBytes: number
+}
+
+const KNOWN_LIVE = new Set(['sampleIntervalMs', 'keepRunningMs', 'maxSamples', 'maxHistoryBytes', 'maxSnapshotHeapBytes'])
+
+function resolveLive (value: unknown): ResolvedLive | false {
+  if (value === false) return false
+  if (value !== undefined && value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    fail('live', `expected true, false or an object { ${[...KNOWN_LIVE].join(', ')} }, got ${describe(value)}`)
+  }
+  const l = (typeof value === 'object' ? value : {}) as Record<string, unknown>
+  for (const key of Object.keys(l)) {
+    if (!KNOWN_LIVE.has(key)) fail(`live.${key}`, `unknown option; known are ${[...KNOWN_LIVE].join(', ')}`)
+  }
+  return {
+    sampleIntervalMs: int(l.sampleIntervalMs, 'live.sampleIntervalMs', 250, 50, 60_000),
+    keepRunningMs: int(l.keepRunningMs, 'live.keepRunningMs', 60_000, 0, 3_600_000),
+    maxSamples: int(l.maxSamples, 'live.maxSamples', 3600, 10, 1_000_000),
+    maxHistoryBytes: int(l.maxHistoryBytes, 'live.maxHistoryBytes', 1024 * 1024, 16 * 1024, 2 ** 32),
+    maxSnapshotHeapBytes: int(l.maxSnapshotHeapBytes, 'live.maxSnapshotHeapBytes', 1024 * 1024 * 1024, 0, 2 ** 45)
+  }
 }
 
 /** How allocation sites are sampled. */
@@ -83,9 +130,10 @@ export interface ResolvedOptions {
   inject: boolean
   cpuTime: boolean
   allocations: ResolvedAllocations | false
+  live: ResolvedLive | false
 }
 
-const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations'])
+const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live'])
 const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxPerSecond', 'maxSites'])
 
 function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
@@ -249,6 +297,7 @@ export function resolveOptions (input: DebugToolbarOptions | undefined, env: Nod
     serverTiming: bool(o.serverTiming, 'serverTiming', true),
     inject: bool(o.inject, 'inject', true),
     cpuTime: bool(o.cpuTime, 'cpuTime', false),
-    allocations: resolveAllocations(o.allocations)
+    allocations: resolveAllocations(o.allocations),
+    live: resolveLive(o.live)
   }
 }

@@ -24,8 +24,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   app.addHook('onSend', toolbar.onSend)
   app.addHook('onClose', toolbar.onClose)
 
-  const { prefix, allow, maxRequests, maxStoreBytes } = options
-  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, store: toolbar.store })
+  const { prefix, allow, maxRequests, maxStoreBytes, live } = options
+  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, store: toolbar.store, recordListeners: toolbar.recordListeners })
 }
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */

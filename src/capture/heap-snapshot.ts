@@ -1,5 +1,4 @@
-import { closeSync, openSync, statSync, writeSync } from 'node:fs'
-import { Session } from 'node:inspector/promises'
+import { statSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import v8 from 'node:v8'
 
@@ -27,35 +26,15 @@ export class SnapshotTooLargeError extends Error {
 }
 
 /**
- * Write a V8 heap snapshot (Chrome DevTools' .heapsnapshot format) through node:inspector's
- * HeapProfiler.takeHeapSnapshot, chunk by chunk, straight to `path` (synchronous writes: no chunk
- * stays in memory to appear in the next snapshot). V8 runs a full GC first. Refuses above
- * `maxHeapBytes` of used heap: a snapshot file is several times the heap and parsing it more.
+ * Write a V8 heap snapshot (Chrome DevTools' .heapsnapshot format) straight to `path` with
+ * v8.writeHeapSnapshot: V8 runs a full GC first and serialises to the file natively, so nothing of it
+ * passes through the JS heap. Refuses above `maxHeapBytes` of used heap: a snapshot file is several
+ * times the heap and parsing it more.
  */
-export async function takeHeapSnapshot (path: string, maxHeapBytes: number): Promise<HeapSnapshotFile> {
+export async function takeHeapSnapshot (path: string, maxHeapBytes = Infinity): Promise<HeapSnapshotFile> {
   const heapUsedBytes = v8.getHeapStatistics().used_heap_size
   if (heapUsedBytes > maxHeapBytes) throw new SnapshotTooLargeError(heapUsedBytes, maxHeapBytes)
   const t0 = performance.now()
-  const fd = openSync(path, 'w')
-  const session = new Session()
-  let writeError: unknown
-  const onChunk = (m: { params: { chunk: string } }): void => {
-    if (writeError !== undefined) return
-    try {
-      writeSync(fd, m.params.chunk)
-    } catch (err) {
-      writeError = err
-    }
-  }
-  try {
-    session.connect()
-    session.on('HeapProfiler.addHeapSnapshotChunk', onChunk)
-    await session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
-  } finally {
-    session.off('HeapProfiler.addHeapSnapshotChunk', onChunk)
-    session.disconnect()
-    closeSync(fd)
-  }
-  if (writeError !== undefined) throw writeError
+  v8.writeHeapSnapshot(path)
   return { path, fileBytes: statSync(path).size, durationMs: performance.now() - t0, heapUsedBytes }
 }

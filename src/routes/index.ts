@@ -13,6 +13,7 @@ import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RequestRecord } from '../record/types.ts'
 import type { RequestStore } from '../store.ts'
+import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
@@ -37,6 +38,10 @@ interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 /** What the routes need: the store they read, and the options they answer by. */
 export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | 'allow' | 'maxRequests' | 'maxStoreBytes'> {
   store: RequestStore
+  /** The live page's options; `false` or absent leaves the static history page. */
+  live?: ResolvedOptions['live']
+  /** Where the toolbar tells of each stored record (the live page's feed). */
+  recordListeners?: Set<(r: RequestRecord) => void>
 }
 
 /**
@@ -129,6 +134,16 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
   await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
+  // The live page's series, event stream and process actions (src/routes/live.ts).
+  const live = options.live === undefined || options.live === false
+    ? undefined
+    : await liveRoutes(app, { live: options.live, list: async () => await store.list(), settle: async (id) => { await store.get(id) }, recordListeners: options.recordListeners ?? new Set(), sameOrigin, checkToken })
+
+  function checkToken (request: FastifyRequest): void {
+    const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token
+    if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
+  }
+
   // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
   // app's own parser for the type (e.g. @fastify/formbody) is replaced here and nowhere else.
   if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM)
@@ -189,9 +204,10 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
-  app.get('/', async function historyPage (_request: FastifyRequest, reply) {
+  app.get('/', async function historyPage (request: FastifyRequest, reply) {
+    const liveCtx = live?.page(request.query as Record<string, string>)
     const list = (await store.list()).map(summarize)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token })
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {

@@ -14,6 +14,7 @@ import { newId } from '../id.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type ResolvedOptions } from '../options.ts'
 import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
+import type { RequestRecord } from '../record/types.ts'
 import { createStore, type RequestStore } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
 import { gone, InFlight, SWEEP_MS } from './in-flight.ts'
@@ -29,6 +30,8 @@ type OnSendDone = (err: null, payload: unknown) => void
  */
 export class Toolbar {
   readonly store: RequestStore
+  /** Told of each record as it is stored (the live page's feed); empty unless a live page is open. */
+  readonly recordListeners = new Set<(r: RequestRecord) => void>()
   private readonly options: ResolvedOptions
   private readonly prefix: string
   private readonly allow: ResolvedOptions['allow']
@@ -198,6 +201,7 @@ export class Toolbar {
       this.store.save(record, state.profile)
       this.finalizer.finalizeLater(record.id, state.window as MemoryWindow, record.memory)
       record.memory.overheadMs = round3(state.overheadMs + performance.now() - t1)
+      if (this.recordListeners.size !== 0) for (const l of this.recordListeners) l(record)
     } catch (err) {
       this.warnOnce('record', err, 'could not store a request record')
     }
