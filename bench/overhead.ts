@@ -389,7 +389,7 @@ function headline (rows: Row[], scenarios: Scenario[], routes: BenchRoute[], off
   return lines.join('\n')
 }
 
-/** The targets, read off the headline for each toolbar scenario that ran beside the rows they compare with. */
+/** The targets (docs/performance.md), read off the headline for each toolbar scenario that ran beside the rows they compare with. */
 function targets (rows: Row[], scenarios: Scenario[], routes: BenchRoute[]): string | undefined {
   const find = (name: string, route: BenchRoute): Row | undefined => rows.find((r) => r.scenario.name === name && r.route === route)
   const toolbarRows = scenarios.filter((s) => kindOf(s) === 'toolbar' && (s.retainMb ?? 0) === 0 && s.headers === undefined)

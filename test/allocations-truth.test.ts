@@ -1,6 +1,6 @@
 // Ground truth for allocation sites: a handler calls a named function that allocates a known
 // amount (measured here with forced GCs, outside any request), and the record's top site must be
-// that function, in its file, with bytes within the tolerances.
+// that function, in its file, with bytes within the tolerances asserted below.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import v8 from 'node:v8'
