@@ -19,6 +19,21 @@ export function h (tag, attrs, ...children) {
   return el
 }
 
+const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
+
+/** Bytes as pretty-bytes writes them on the server ('12.3 MB', '-4 kB', '0 B'); '–' for no number. */
+export function formatBytes (n) {
+  if (n == null || !Number.isFinite(n)) return '–'
+  const neg = n < 0
+  let v = Math.abs(n)
+  let i = 0
+  while (v >= 1000 && i < BYTE_UNITS.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${neg ? '-' : ''}${i === 0 ? Math.round(v) : Number(v.toPrecision(3))} ${BYTE_UNITS[i]}`
+}
+
 /** An Error for a failed toolbar response: the server's JSON `message` when it sent one, else the status line. */
 export async function responseError (res) {
   let message = `${res.status} ${res.statusText}`.trim()

@@ -14,7 +14,7 @@
  * the CSSOM, which a CSP allows.
  */
 /* global Element, ResizeObserver */
-import { h } from './dom.js'
+import { formatBytes, h } from './dom.js'
 
 const WIDGET_FILE = 'd3-flamegraph.min.js'
 /** Row height, px. */
@@ -304,19 +304,4 @@ function hash (s) {
   let sum = 0
   for (let i = 0; i < s.length && i < 12; i++) sum = (sum * 31 + s.charCodeAt(i)) % 1000
   return sum / 1000
-}
-
-/** Bytes as pretty-bytes writes them on the server: '1.71 MB', '16.4 kB', '0 B'. */
-function formatBytes (value) {
-  const n = Number(value) || 0
-  if (n < 1000) return `${Math.round(n)} B`
-  const units = ['kB', 'MB', 'GB', 'TB']
-  let v = n
-  let unit = 'B'
-  for (const u of units) {
-    if (v < 1000) break
-    v /= 1000
-    unit = u
-  }
-  return `${Number(v.toPrecision(3))} ${unit}`
 }

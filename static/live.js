@@ -4,6 +4,7 @@
  * the `/api/process/events` stream; the stream is closed while paused or while the tab is hidden.
  */
 import UPlot from '../vendor/uplot/uPlot.esm.js'
+import { formatBytes as bytes } from './dom.js'
 
 /* global EventSource, HTMLInputElement, location, history, getComputedStyle, requestAnimationFrame, devicePixelRatio, Element */
 
@@ -670,21 +671,6 @@ async function fetchJson (url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } })
   if (!res.ok) throw new Error(`${res.status} ${res.statusText}`)
   return res.json()
-}
-
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
-
-/** Bytes as pretty-bytes prints them ('12.3 MB'). */
-function bytes (n) {
-  if (n == null || !Number.isFinite(n)) return '–'
-  const neg = n < 0
-  let v = Math.abs(n)
-  let i = 0
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000
-    i++
-  }
-  return `${neg ? '-' : ''}${i === 0 ? Math.round(v) : Number(v.toPrecision(3))} ${UNITS[i]}`
 }
 
 function signedBytes (n) {

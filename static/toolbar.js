@@ -12,11 +12,14 @@ import { cssEscape, h, messageOf } from './dom.js'
 import { createDrawer } from './drawer.js'
 import { isMode, modeSwitches, toggleMode } from './modes.js'
 import { PageRequests, statusClass, watchFetch, watchXhr } from './page-requests.js'
+import { sparkline, sparklineLabel } from './sparkline.js'
 
 /** localStorage key remembering whether the bar is expanded ('1') or collapsed ('0'). */
 const EXPANDED_KEY = 'fdt-expanded'
 /** How long a status message stays in the bar, in ms. */
 const STATUS_MS = 8000
+/** After the page's own fetch/XHR calls, the sparkline is fetched again at most this often, in ms. */
+const SPARK_REFRESH_MS = 2000
 
 const script = document.querySelector('script[data-debug-toolbar]')
 if (script !== null && document.querySelector('fdt-toolbar') === null) {
@@ -66,7 +69,9 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
     expanded: readExpanded(),
     /** The page's own request first, then the fetch/XHR calls that carried a record id. */
     requests: new PageRequests(id, subtitle, prefix),
-    statusTimer: undefined
+    statusTimer: undefined,
+    /** Pending sparkline refresh after the page's own requests. */
+    sparkTimer: undefined
   }
 
   const client = createClient(prefix)
@@ -79,6 +84,8 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
   if (nonce !== '') link.nonce = nonce
 
   const handleSub = h('span', { class: 'fdt-handle-sub' }, subtitle)
+  const handleSparkText = h('span', { class: 'fdt-sr' })
+  const handleSpark = h('span', { class: 'fdt-spark-box', hidden: true }, handleSparkText)
   const handleBadge = h('span', { class: 'fdt-badge', hidden: true })
   const handle = h('button', {
     type: 'button',
@@ -87,7 +94,7 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
     'aria-controls': 'fdt-bar',
     'aria-expanded': 'false',
     title: 'fastify-debug-toolbar: show or hide the bar'
-  }, h('span', { class: 'fdt-logo', 'aria-hidden': 'true' }, 'FDT'), h('span', { class: 'fdt-sr' }, 'Debug toolbar, heap delta '), handleSub, handleBadge)
+  }, h('span', { class: 'fdt-logo', 'aria-hidden': 'true' }, 'FDT'), h('span', { class: 'fdt-sr' }, 'Debug toolbar, heap delta '), handleSub, handleSpark, handleBadge)
 
   const currentMethod = h('span', { class: 'fdt-method' })
   const currentUrl = h('span', { class: 'fdt-current-url' })
@@ -146,6 +153,7 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
     document.body.append(host)
     setExpanded(state.expanded, false)
     loadNav()
+    loadSparkline()
   }
 
   // Events: one listener per container.
@@ -230,6 +238,22 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
     }
   }
 
+  /** The heap's last minute beside the delta; left out quietly when it cannot be had. */
+  async function loadSparkline () {
+    state.sparkTimer = undefined
+    try {
+      const data = await client.getJson('/api/sparkline', false)
+      const svg = sparkline(data)
+      if (svg === undefined) return
+      const label = sparklineLabel(data)
+      handleSparkText.textContent = `, ${label}`
+      handleSpark.title = label
+      handleSpark.querySelector('svg')?.remove()
+      handleSpark.prepend(svg)
+      handleSpark.hidden = false
+    } catch {}
+  }
+
   function renderNav () {
     const data = state.nav
     const panels = Array.isArray(data?.panels) ? data.panels : []
@@ -293,6 +317,7 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
     const entry = state.requests.add(recordId, url, source)
     if (entry === undefined) return
     renderRequests(true)
+    if (state.sparkTimer === undefined) state.sparkTimer = setTimeout(loadSparkline, SPARK_REFRESH_MS)
     client.getJson(`/requests/${encodeURIComponent(recordId)}/toolbar`, true).then((data) => {
       state.requests.update(recordId, data)
       renderRequests(false)

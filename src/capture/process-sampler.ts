@@ -1,3 +1,4 @@
+import v8 from 'node:v8'
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
 import type { GcEventRecord } from '../record/types.ts'
 import type { GcTracker, TrackedGc } from './gc-tracker.ts'
@@ -320,6 +321,20 @@ export class ProcessSampler {
       try { l(e) } catch { /* a listener's failure is its own */ }
     }
   }
+}
+
+/**
+ * The GCs the tracker keeps (it runs while the toolbar is registered, and keeps about two minutes)
+ * that started at `fromMs` (epoch ms) or later, oldest first. Starts nothing.
+ */
+export function trackedGcsSince (tracker: GcTracker, fromMs: number): ProcessGc[] {
+  tracker.sync()
+  return tracker.between(fromMs - performance.timeOrigin, Infinity).map(toProcessGc)
+}
+
+/** The JS heap in use now, in bytes, from V8's heap statistics (no RSS read). */
+export function heapUsedNow (): number {
+  return v8.getHeapStatistics().used_heap_size
 }
 
 function toProcessGc (e: TrackedGc): ProcessGc {

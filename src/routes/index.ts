@@ -11,8 +11,11 @@ import { PANELS, findPanel } from '../panels/index.ts'
 import { historyContext } from '../panels/history.ts'
 import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
-import { summarize, type RequestRecord } from '../record/types.ts'
+import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
 import type { RequestStore } from '../store.ts'
+import { gcTracker } from '../capture/gc-tracker.ts'
+import { heapUsedNow, trackedGcsSince } from '../capture/process-sampler.ts'
+import { heapLine } from '../record/heap-readings.ts'
 import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
@@ -28,6 +31,8 @@ type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => Fastif
 const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
 const FORM = 'application/x-www-form-urlencoded'
+/** The span the handle's sparkline covers, in ms. */
+const SPARKLINE_SPAN_MS = 60_000
 /** Largest form body the toolbar parses, in bytes: a token and a little more. */
 const FORM_BODY_LIMIT_BYTES = 1024
 
@@ -167,6 +172,21 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   app.get('/api/requests', async function listRecords () {
     return await store.list()
+  })
+
+  // The handle's sparkline: the last minute of heap from the stored requests, the GC tracker and the
+  // live sampler's readings when it ran; reading it starts nothing (docs/live.md).
+  app.get('/api/sparkline', async function heapSparkline () {
+    const toMs = Date.now()
+    const fromMs = toMs - SPARKLINE_SPAN_MS
+    const requests: RecordSummary[] = []
+    // Newest first: stop at the first request older than the span.
+    for (const r of await store.list()) {
+      if (r.startedAt + r.durationMs < fromMs) break
+      requests.push(summarize(r))
+    }
+    const samples = live?.sampler.series(fromMs).samples ?? { t: [], heapUsedBytes: [] }
+    return heapLine({ requests, gcs: trackedGcsSince(gcTracker, fromMs), samples, nowBytes: heapUsedNow() }, fromMs, toMs)
   })
 
   app.get('/api/store', async function storeFigures () {
