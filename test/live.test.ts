@@ -361,3 +361,15 @@ test('with live: false the history page is the static one and the live routes do
   assert.doesNotMatch(page.body, /live\.js/)
   assert.equal((await app.inject('/__debug/api/process')).statusCode, 404)
 })
+
+test('the History panel links to the live page, and to the history page when live is off', async (t) => {
+  for (const live of [true, false]) {
+    const app = await appWithToolbar({ live }, (a) => { a.get('/users/:id', async () => ({ ok: true })) })
+    t.after(() => app.close())
+    const id = String((await app.inject('/users/1')).headers['x-debug-toolbar-id'])
+    const panel = await app.inject(`/__debug/requests/${id}/panels/history`)
+    assert.equal(panel.statusCode, 200, panel.body)
+    const link = /<a href="\/__debug\/">([^<]+)<\/a>/.exec(panel.body)
+    assert.equal(link?.[1], live ? 'Live page' : 'History page', `live: ${live}`)
+  }
+})

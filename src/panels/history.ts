@@ -24,6 +24,8 @@ export interface HistoryContext {
   rows: HistoryRow[]
   /** Heap before each request, oldest first, as an SVG polyline across the history; undefined below two requests. */
   timeline: { width: number, height: number, points: string, minLabel: string, maxLabel: string } | undefined
+  /** What `{prefix}/` is: the live page, or (false) the static history page. @default true */
+  live?: boolean
 }
 
 /** Rows and timeline for a list of summaries (newest first). */
@@ -66,5 +68,5 @@ export const historyPanel: Panel<HistoryContext> = {
   id: 'history',
   title: 'History',
   navSubtitle: (r) => r.url.length > 24 ? `${r.url.slice(0, 23)}…` : r.url,
-  context: (r, env) => historyContext(env.history, r.id)
+  context: (r, env) => ({ ...historyContext(env.history, r.id), live: env.live !== false })
 }

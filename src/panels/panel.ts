@@ -13,6 +13,8 @@ export interface PanelEnv {
   sampled?: ReadonlyMap<string, number>
   /** True on the standalone request page (no toolbar script): forms submit to it. @default false */
   page?: boolean
+  /** False when the live page is off (`{prefix}/` is then the static history page). @default true */
+  live?: boolean
 }
 
 /** Panels never touch Fastify or backends: input is data, output is data. The template is `templates/<id>.eta`. */
