@@ -6,7 +6,7 @@
 import UPlot from '../vendor/uplot/uPlot.esm.js'
 import { formatBytes as bytes } from './dom.js'
 
-/* global EventSource, HTMLInputElement, location, history, getComputedStyle, requestAnimationFrame, devicePixelRatio, Element */
+/* global DOMParser, EventSource, HTMLInputElement, location, history, getComputedStyle, requestAnimationFrame, devicePixelRatio, Element */
 
 const section = document.querySelector('[data-fdt-live]')
 if (section !== null) start(section)
@@ -28,7 +28,7 @@ const MEASURES = {
 function start (root) {
   const prefix = root.getAttribute('data-prefix') ?? '/__debug'
   const intervalMs = Number(root.getAttribute('data-interval-ms')) || 250
-  const token = document.querySelector('[data-live-snapshot] input[name="token"]')?.value ?? ''
+  let token = document.querySelector('[data-live-snapshot] input[name="token"]')?.value ?? ''
   const statusEl = document.querySelector('[data-live-status]')
   const tip = root.querySelector('[data-live-tip]')
   const tbody = root.querySelector('[data-live-table] tbody')
@@ -204,8 +204,11 @@ function start (root) {
     let dropped = false
     es.addEventListener('open', () => {
       setStatus('Live')
-      // After a reconnection (a restart, a network blip): fill the gap.
-      if (dropped) fetchJson(`${prefix}/api/process?window=15m`).then(merge, () => {})
+      // After a reconnection (a restart, a network blip): fill the gap; a restarted server has a new token.
+      if (dropped) {
+        fetchJson(`${prefix}/api/process?window=15m`).then(merge, () => {})
+        refreshToken().catch(() => {})
+      }
       dropped = false
     })
     es.addEventListener('error', () => {
@@ -624,6 +627,17 @@ function start (root) {
   }
 
   // Process actions.
+
+  /** Take the token from a fresh copy of this page (the server makes a new one when it restarts) into every form. */
+  async function refreshToken () {
+    const res = await fetch(`${prefix}/`, { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'text/html' } })
+    if (!res.ok) return
+    // Parsed, not rendered: nothing in it runs.
+    const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('[data-live-snapshot] input[name="token"]')?.getAttribute('value')
+    if (typeof fresh !== 'string' || fresh === '' || fresh === token) return
+    token = fresh
+    for (const input of document.querySelectorAll('form input[name="token"]')) input.value = fresh
+  }
 
   async function forceGc (button) {
     const out = root.querySelector('[data-live-gc-result]')

@@ -116,7 +116,7 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
     })
   })
 
-  test('reconnects by itself after the server restarts, and shows requests made after the restart', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('reconnects by itself after the server restarts, shows requests made after the restart, and its actions use the new token', { timeout: TEST_TIMEOUT_MS }, async () => {
     await withLivePage(async (live, other) => {
       const port = Number(new URL(base).port)
       await app?.close()
@@ -126,6 +126,12 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       await live.locator('[data-live-status]').filter({ hasText: 'Live' }).waitFor({ timeout: 15_000 })
       const id = (await other.goto(`${base}/work?n=2`))?.headers()['x-debug-toolbar-id'] ?? ''
       await live.locator(`[data-live-table] tr[data-request-id="${id}"]`).waitFor()
+      // The restarted server made a new token: the page takes it, so its forms are not refused.
+      const fresh = await other.evaluate(async (prefix) => new DOMParser().parseFromString(await (await fetch(`${prefix}/`)).text(), 'text/html').querySelector('[data-live-snapshot] input[name="token"]')?.getAttribute('value') ?? '', PREFIX)
+      assert.ok(fresh !== '')
+      await live.waitForFunction((t) => [...document.querySelectorAll('form input[name="token"]')].every((i) => (i as HTMLInputElement).value === t), fresh)
+      await live.locator('button[data-live="gc"]').click()
+      await live.locator('[data-live-gc-result]').filter({ hasText: /^Freed / }).waitFor()
     })
   })
 
