@@ -262,10 +262,12 @@ test('the sampler keeps running for keepRunningMs after the last live page leave
   const c = await openStream(base)
   await readEvents(c.res, (e) => e.some((x) => x.event === 'samples'))
   c.close()
-  await wait(100)
-  const during = await app.inject('/__debug/api/store')
-  assert.equal(during.statusCode, 200)
-  const s1 = await series(app)
+  // The server hears of the close a moment later (longer on a busy machine); each look touches the sampler.
+  let s1 = await series(app)
+  for (let tries = 0; s1.holders > 0 && tries < 100; tries++) {
+    await wait(100)
+    s1 = await series(app)
+  }
   assert.equal(s1.running, true)
   assert.equal(s1.holders, 0)
   await wait(600)
