@@ -157,8 +157,8 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     const fromHeader = request.headers[TOKEN_HEADER]
     const given = fromHeader ?? (request.body as { token?: unknown } | null | undefined)?.token
     if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
-    const cleared = store.size
-    store.clear()
+    const cleared = (await store.figures()).size
+    await store.clear()
     if (fromHeader === undefined) return reply.redirect(`${options.prefix}/`, 303)
     return { cleared }
   })
@@ -170,7 +170,8 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   app.get('/api/store', async function storeFigures () {
-    return { size: store.size, sizeBytes: store.sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
+    const { size, sizeBytes } = await store.figures()
+    return { size, sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
   })
 
   app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
