@@ -209,6 +209,34 @@ describe('Redis store', { skip }, () => {
     assert.deepEqual(((await a.inject('/__debug/api/requests')).json() as RequestRecord[]).map((r) => r.id), [next])
   })
 
+  test('records say which process served them; the history page shows a Process column and filters by ?pid=', async () => {
+    const prefix = `t9:${newId()}:`
+    const a = (await app(prefix, { live: true })).app
+    const mine = await idOf(a)
+    await until(async () => await admin.exists(`${prefix}r:${mine}`) === 1, 'the record key')
+    // A record of another process, as that process would have written it.
+    const other = JSON.parse(await admin.get(`${prefix}r:${mine}`) as string) as RequestRecord
+    other.id = newId()
+    other.url = '/from-elsewhere'
+    other.process = { pid: 999_999, hostname: 'other-host' }
+    await admin.set(`${prefix}r:${other.id}`, JSON.stringify(other))
+    await admin.zadd(`${prefix}index`, other.startedAt + 1, other.id)
+
+    const all = await a.inject('/__debug/')
+    assert.equal(all.statusCode, 200)
+    assert.match(all.body, /<th scope="col" class="fdt-num" title="Process id of the process that served the request">Process<\/th>/)
+    assert.match(all.body, /title="process 999999 on other-host"/)
+    assert.match(all.body, new RegExp(`title="process ${process.pid} on `))
+    assert.match(all.body, /These act on the process serving this page: process \d+ on /)
+    const filtered = await a.inject('/__debug/?pid=999999')
+    assert.equal(filtered.statusCode, 200)
+    assert.match(filtered.body, /\/from-elsewhere/)
+    assert.doesNotMatch(filtered.body, /data-id="${mine}"/)
+    assert.equal((await a.inject('/__debug/?pid=abc')).statusCode, 400)
+    const series = (await a.inject('/__debug/api/process?pid=999999')).json() as { requests: Array<{ id: string, pid: number, hostname: string }> }
+    assert.deepEqual(series.requests.map((r) => [r.id, r.pid, r.hostname]), [[other.id, 999_999, 'other-host']])
+  })
+
   test('clearing the history clears it for every registration on the prefix', async () => {
     const prefix = `t6:${newId()}:`
     const a = (await app(prefix)).app

@@ -13,6 +13,7 @@ import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RequestRecord } from '../record/types.ts'
 import type { RequestStore } from '../store.ts'
+import { parseLiveQuery, type LiveQuerystring } from '../record/filter.ts'
 import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
@@ -207,7 +208,9 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
     const liveCtx = live?.page(request.query as Record<string, string>)
-    const list = (await store.list()).map(summarize)
+    // `?pid=`: only the requests one process served (with a shared store, the history holds several).
+    const pid = parseLiveQuery(request.query as LiveQuerystring).filter.pid
+    const list = (await store.list()).map(summarize).filter((s) => pid === undefined || s.pid === pid)
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
   })
 
