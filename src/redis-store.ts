@@ -20,15 +20,19 @@ import { estimateProfileBytes, estimateRecordBytes, type RequestStore, type Sett
  * whichever process writes.
  */
 
-/** Time between a save and the write of its batch, in ms: one timer for a burst, none when idle. */
-const FLUSH_DELAY_MS = 10
+/**
+ * Time between a save and the write of its batch, in ms: one timer for a burst, none when idle.
+ * Under load only the newest maxRequests of a batch are kept (the store holds no more), so most
+ * records of a busy second are never serialised; see docs/performance.md.
+ */
+const FLUSH_DELAY_MS = 50
 /** Time between writes while Redis does not answer, in ms. */
 const RETRY_MS = 1000
 /** How long a write or a read may take before Redis counts as unavailable, in ms. */
 const WRITE_TIMEOUT_MS = 3000
 const READ_TIMEOUT_MS = 1500
-/** A record asked for by id and not in Redis yet may be in another process's next batch: one look again after this, in ms. */
-const MISS_RETRY_MS = 100
+/** A record asked for by id and not in Redis yet may be in another process's next batch: look again after these waits, in ms. */
+const MISS_RETRIES_MS = [100, 250]
 /** Distinct bad keys logged, at most (each once). */
 const MAX_LOGGED_KEYS = 1000
 /** Ids the toolbar writes: what a member of the index must look like to be read. */
@@ -248,7 +252,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
     save (record, profile) {
       if (pending.length >= maxRequests) {
         pending.shift()
-        dropped++
+        if (down) dropped++
       }
       pending.push({ record, profile })
       if (timer === undefined) schedule(down ? RETRY_MS : FLUSH_DELAY_MS)
@@ -260,10 +264,13 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
         return q.record
       }
       if (!ID_RE.test(id)) return undefined
-      const r = await remoteRecord(id)
-      if (r !== undefined || down) return r
-      await new Promise((resolve) => { setTimeout(resolve, MISS_RETRY_MS) })
-      return localOne(id)?.record ?? await remoteRecord(id)
+      let r = await remoteRecord(id)
+      for (const waitMs of MISS_RETRIES_MS) {
+        if (r !== undefined || down) break
+        await new Promise((resolve) => { setTimeout(resolve, waitMs) })
+        r = localOne(id)?.record ?? await remoteRecord(id)
+      }
+      return r
     },
     async getProfile (id) {
       const q = localOne(id)
