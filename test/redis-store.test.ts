@@ -276,22 +276,76 @@ describe('Redis store', { skip }, () => {
     apps.splice(apps.indexOf(b), 1)
     await until(async () => await named() === before, 'the toolbar\'s connection to close')
   })
+})
+
+describe('Redis store writes', { skip }, () => {
+  let server: RedisServer
+  let client: Redis
+
+  before(async () => {
+    server = await RedisServer.start()
+    client = new Redis(server.url)
+  })
+  after(async () => {
+    client.disconnect()
+    await server.stop()
+  })
+
+  test('late GC figures reach Redis: a record is settled before it is written', async () => {
+    const prefix = `w1:${newId()}:`
+    const log = Fastify({ logger: false }).log
+    const settled: string[] = []
+    const store = createRedisStore({
+      client,
+      keyPrefix: prefix,
+      ttlMs: 60_000,
+      maxRequests: 10,
+      maxStoreBytes: 1024 * 1024,
+      log,
+      // As the finalizer does when a GC inside the window is reported after the response.
+      settle: async (id) => {
+        settled.push(id)
+        await new Promise((resolve) => { setImmediate(resolve) })
+        const r = open.find((x) => x.id === id) as RequestRecord
+        for (const x of open.slice(0, open.indexOf(r) + 1)) {
+          x.memory.gc.count = 2
+          x.memory.allocatedBytes = 4096
+          x.memory.final = true
+        }
+      }
+    })
+    const open = [testRecord(newId(), { memory: { final: false } }), testRecord(newId(), { memory: { final: false } })]
+    for (const r of open) store.save(r)
+    await until(async () => await client.zcard(`${prefix}index`) === 2, 'both records')
+    for (const r of open) {
+      const written = JSON.parse(await client.get(`${prefix}r:${r.id}`) as string) as RequestRecord
+      assert.equal(written.memory.final, true)
+      assert.equal(written.memory.gc.count, 2)
+      assert.equal(written.memory.allocatedBytes, 4096)
+    }
+    // The newest open record is settled once; that completes the older ones too.
+    assert.deepEqual(settled, [open[1]?.id])
+    await store.close()
+  })
 
   test('save() sends nothing; a burst is written in one script call, newest maxRequests kept', async () => {
     const calls: unknown[][] = []
-    const prefix = `t8:${newId()}:`
-    const client = new Redis(server.url)
+    const prefix = `w2:${newId()}:`
     const counting = { call: async (command: string, ...args: Array<string | number>) => { calls.push([command, ...args]); return await client.call(command, ...args) } }
-    const { stream } = logSink()
-    const log = Fastify({ logger: { level: 'info', stream } }).log
+    const log = Fastify({ logger: false }).log
     const store = createRedisStore({ client: counting, keyPrefix: prefix, ttlMs: 60_000, maxRequests: 3, maxStoreBytes: 1024 * 1024, log })
-    for (let i = 0; i < 5; i++) store.save(testRecord(newId(), { startedAt: Date.now() + i }))
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      ids.push(newId())
+      store.save(testRecord(ids[i] as string, { startedAt: Date.now() + i }))
+    }
     assert.equal(calls.length, 0, 'save() sends nothing')
     assert.equal(store.size, 3)
-    await until(async () => await admin.zcard(`${prefix}index`) === 3, 'three records')
+    await until(async () => await client.zcard(`${prefix}index`) === 3, 'three records')
+    assert.deepEqual(new Set(await client.zrange(`${prefix}index`, 0, -1)), new Set(ids.slice(-3)))
     const writes = calls.filter((c) => c[0] === 'evalsha' || c[0] === 'eval')
-    assert.ok(writes.length <= 2, `${writes.length} write calls`) // evalsha, then eval when the script is new to Redis
+    // evalsha, then eval when the script is new to this Redis.
+    assert.ok(writes.length <= 2, `${writes.length} write calls`)
     await store.close()
-    client.disconnect()
   })
 })
