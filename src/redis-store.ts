@@ -335,6 +335,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
       await config.release?.()
     },
     on (_event, listener) { writtenListeners.push(listener) },
+    shared: true,
     get sizeBytes () { return bytes },
     get size () { return Math.min(maxRequests, count + pending.length) }
   }

@@ -23,6 +23,8 @@ export interface RequestStore {
   figures (): Promise<StoreFigures>
   /** On app close: the ring forgets its records; a shared store writes what is queued and lets its connection go. */
   close (): Promise<void>
+  /** True for a store every process of the app shares (Redis). */
+  readonly shared: boolean
   /** Estimated bytes held, as counted against maxStoreBytes (a shared store: as of its last write). */
   readonly sizeBytes: number
   readonly size: number
@@ -178,6 +180,7 @@ export function createStore (maxRequests: number, maxStoreBytes: number, settle:
     async clear () { clear() },
     async figures () { return { size: count, sizeBytes: bytes } },
     async close () { clear() },
+    shared: false,
     get sizeBytes () { return bytes },
     get size () { return count }
   }

@@ -228,6 +228,7 @@ describe('Redis store', { skip }, () => {
     assert.match(all.body, /title="process 999999 on other-host"/)
     assert.match(all.body, new RegExp(`title="process ${process.pid} on `))
     assert.match(all.body, /These act on the process serving this page: process \d+ on /)
+    assert.match(all.body, /kept in the shared store, from every process/)
     const filtered = await a.inject('/__debug/?pid=999999')
     assert.equal(filtered.statusCode, 200)
     assert.match(filtered.body, /\/from-elsewhere/)

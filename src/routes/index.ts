@@ -211,7 +211,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     // `?pid=`: only the requests one process served (with a shared store, the history holds several).
     const pid = parseLiveQuery(request.query as LiveQuerystring).filter.pid
     const list = (await store.list()).map(summarize).filter((s) => pid === undefined || s.pid === pid)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
