@@ -37,8 +37,10 @@ const MISS_RETRIES_MS = [100, 250]
 const MAX_LOGGED_KEYS = 1000
 /** Ids the toolbar writes: what a member of the index must look like to be read. */
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/
+/** Orders this process's records within one millisecond of startedAt: score = startedAt + (n mod 1000) / 1000. */
+let tieBreak = 0
 
-/** Writes a batch and trims; ARGV: prefix, cutoff (ms), ttlMs, maxRequests, maxStoreBytes, then per record id, startedAt, bytes, record JSON, profile JSON or ''. Returns { count, bytes, repaired keys }. */
+/** Writes a batch and trims; ARGV: prefix, cutoff (ms), ttlMs, maxRequests, maxStoreBytes, then per record id, score (startedAt), bytes, record JSON, profile JSON or ''. Returns { count, bytes, repaired keys }. */
 const SAVE_SCRIPT = `
 local p = ARGV[1]
 local cutoff, ttl, maxN, maxB = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -200,7 +202,8 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
       for (const { record, profile } of batch) {
         const size = estimateRecordBytes(record) + estimateProfileBytes(profile)
         if (size > maxStoreBytes) continue
-        args.push(record.id, record.startedAt, size, JSON.stringify(record), profile === undefined ? '' : JSON.stringify(profile))
+        tieBreak = (tieBreak + 1) % 1000
+        args.push(record.id, record.startedAt + tieBreak / 1000, size, JSON.stringify(record), profile === undefined ? '' : JSON.stringify(profile))
       }
       const out = await run(SAVE_SHA, SAVE_SCRIPT, args, WRITE_TIMEOUT_MS) as [number, number, number]
       available()
