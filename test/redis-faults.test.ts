@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import debugToolbar, { type RequestRecord } from '../src/index.ts'
 import { newId } from '../src/id.ts'
-import { RedisServer, redisSkipReason, until } from './redis-server.ts'
+import { freePort, RedisServer, redisSkipReason, until } from './redis-server.ts'
 
 const skip = redisSkipReason()
 
@@ -79,6 +79,34 @@ describe('Redis store faults', { skip }, () => {
 
       const later = await request(a)
       await until(async () => await admin.exists(`${prefix}r:${later}`) === 1, 'a record after the return')
+    } finally {
+      await a.close()
+    }
+  })
+
+  test('a Redis that is down at start-up: registration succeeds, requests answer, toolbar routes answer from this process, logged once', async () => {
+    const lines: Line[] = []
+    const stream = new Writable({
+      write (chunk, _enc, done) {
+        for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
+        done()
+      }
+    })
+    const a = Fastify({ logger: { level: 'info', stream } })
+    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, store: { redis: `redis://127.0.0.1:${await freePort()}`, keyPrefix: `f3:${newId()}:` } })
+    a.get('/hello', async () => ({ hello: 'world' }))
+    await a.ready()
+    try {
+      const ids: string[] = []
+      for (let i = 0; i < 3; i++) ids.push(await request(a))
+      const list = await a.inject('/__debug/api/requests')
+      assert.equal(list.statusCode, 200)
+      assert.deepEqual((list.json() as RequestRecord[]).map((r) => r.id), [...ids].reverse())
+      assert.equal((await a.inject(`/__debug/api/requests/${ids[0] as string}`)).statusCode, 200)
+      assert.equal((await a.inject(`/__debug/api/requests/${newId()}`)).statusCode, 404)
+      assert.equal((await a.inject('/__debug/')).statusCode, 200)
+      await until(() => lines.some((l) => l.msg.includes('does not answer')), 'the outage to be logged')
+      assert.equal(lines.filter((l) => l.msg.includes('does not answer')).length, 1)
     } finally {
       await a.close()
     }
