@@ -225,7 +225,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
     } finally {
       writing = []
     }
-    if (pending.length > 0) schedule(down ? RETRY_MS : 0)
+    if (pending.length > 0) schedule(down ? RETRY_MS : FLUSH_DELAY_MS)
   }
 
   /** Records of this process not in Redis yet, newest first. */
