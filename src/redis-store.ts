@@ -132,6 +132,8 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   let count = 0
   let bytes = 0
   const loggedKeys = new Set<string>()
+  /** Read commands Redis refused (a key of the wrong type), each logged once. */
+  const refusedLogged = new Set<string>()
   const writtenListeners: Array<(n: number) => void> = []
 
   function schedule (delayMs: number): void {
@@ -177,8 +179,11 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
       }
       return out
     } catch (err) {
-      if (rejected(err)) log.warn({ err }, `fastify-debug-toolbar: Redis refused ${command} on the toolbar's keys; answering from this process's records`)
-      else unavailable(err)
+      if (!rejected(err)) unavailable(err)
+      else if (!refusedLogged.has(command)) {
+        refusedLogged.add(command)
+        log.warn({ err }, `fastify-debug-toolbar: Redis refused ${command} on the toolbar's keys; answering from this process's records`)
+      }
       return undefined
     }
   }
