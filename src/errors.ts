@@ -16,6 +16,13 @@ export const FST_DEBUG_TOOLBAR_NOT_FOUND = createError(
   404
 )
 
+/** Thrown at registration when the `store: { redis }` option is used and the optional `ioredis` package cannot be loaded. */
+export const FST_DEBUG_TOOLBAR_REDIS_UNAVAILABLE = createError(
+  'FST_DEBUG_TOOLBAR_REDIS_UNAVAILABLE',
+  'fastify-debug-toolbar: the Redis store needs the optional "ioredis" package (npm install ioredis): %s',
+  500
+)
+
 /** Answered (404) for a panel id the toolbar does not have. */
 export const FST_DEBUG_TOOLBAR_UNKNOWN_PANEL = createError(
   'FST_DEBUG_TOOLBAR_UNKNOWN_PANEL',

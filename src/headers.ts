@@ -89,6 +89,13 @@ class HeaderBlock implements StoredHeaders {
   }
 }
 
+/** Headers read back from their JSON form (`{ name: value }`), e.g. from a shared store. */
+export function headersFromJSON (map: Record<string, string>): StoredHeaders {
+  const pairs: string[] = []
+  for (const name in map) pairs.push(name, String(map[name]))
+  return new HeaderPairs(pairs)
+}
+
 /** No headers. */
 export const NO_HEADERS: StoredHeaders = new HeaderPairs([])
 

@@ -21,11 +21,14 @@ declare namespace debugToolbar {
   export type DebugToolbarOptions = options.DebugToolbarOptions
   export type AllocationsOptions = options.AllocationsOptions
   export type LiveOptions = options.LiveOptions
+  export type RedisStoreOptions = options.RedisStoreOptions
+  export type RedisClientLike = options.RedisClientLike
   export type DebugToolbarRouteConfig = routeConfig.DebugToolbarRouteConfig
   export type RequestRecord = record.RequestRecord
   export type MemoryRecord = record.MemoryRecord
   export type GcEventRecord = record.GcEventRecord
   export type RecordSummary = record.RecordSummary
+  export type ProcessIdentity = record.ProcessIdentity
 }
 
 export = debugToolbar

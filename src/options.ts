@@ -28,6 +28,47 @@ export interface DebugToolbarOptions {
   cpuTime?: boolean
   /** The live page (`{prefix}/`): the process sampler, its event stream and the process actions. `false` leaves the static history page. @default true */
   live?: boolean | LiveOptions
+  /**
+   * Where records live: `'memory'` (a ring in this process) or `{ redis }` to share them between
+   * every process of the app through Redis (needs the optional `ioredis` package). @default 'memory'
+   */
+  store?: 'memory' | RedisStoreOptions
+}
+
+/** A shared store on Redis. */
+export interface RedisStoreOptions {
+  /** A `redis://` or `rediss://` URL (the toolbar connects, and disconnects on close), or a connected client (e.g. ioredis) that the toolbar uses and never closes. */
+  redis: string | RedisClientLike
+  /** Start of every key the toolbar writes, so several apps can share one Redis. @default 'fdt:' */
+  keyPrefix?: string
+  /** How long a record is kept, in ms. @default 3600000 (one hour) */
+  ttlMs?: number
+}
+
+/** What the toolbar needs of a Redis client: ioredis' generic `call`. */
+export interface RedisClientLike {
+  call (command: string, ...args: Array<string | number>): Promise<unknown>
+}
+
+/** The store option after defaults. */
+export type ResolvedStore = { kind: 'memory' } | { kind: 'redis', redis: string | RedisClientLike, keyPrefix: string, ttlMs: number }
+
+const KNOWN_STORE = new Set(['redis', 'keyPrefix', 'ttlMs'])
+
+function resolveStore (value: unknown): ResolvedStore {
+  if (value === undefined || value === 'memory') return { kind: 'memory' }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('store', `expected 'memory' or an object { ${[...KNOWN_STORE].join(', ')} }, got ${describe(value)}`)
+  const s = value as Record<string, unknown>
+  for (const key of Object.keys(s)) {
+    if (!KNOWN_STORE.has(key)) fail(`store.${key}`, `unknown option; known are ${[...KNOWN_STORE].join(', ')}`)
+  }
+  const redis = s.redis
+  const isUrl = typeof redis === 'string' && /^rediss?:\/\/[^\s]*$/.test(redis)
+  const isClient = typeof redis === 'object' && redis !== null && typeof (redis as { call?: unknown }).call === 'function'
+  if (!isUrl && !isClient) fail('store.redis', `expected a redis:// or rediss:// URL or a Redis client with a call() method (ioredis), got ${describe(redis)}`)
+  const keyPrefix = s.keyPrefix === undefined ? 'fdt:' : s.keyPrefix
+  if (typeof keyPrefix !== 'string' || !/^[^\s]{1,100}$/.test(keyPrefix)) fail('store.keyPrefix', `expected 1 to 100 characters and no spaces, got ${describe(keyPrefix)}`)
+  return { kind: 'redis', redis: redis as string | RedisClientLike, keyPrefix, ttlMs: int(s.ttlMs, 'store.ttlMs', 3_600_000, 1000, 30 * 24 * 3_600_000) }
 }
 
 // Live page options (the process sampler and its actions).
@@ -131,9 +172,10 @@ export interface ResolvedOptions {
   cpuTime: boolean
   allocations: ResolvedAllocations | false
   live: ResolvedLive | false
+  store: ResolvedStore
 }
 
-const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live'])
+const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live', 'store'])
 const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxPerSecond', 'maxSites'])
 
 function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
@@ -298,6 +340,7 @@ export function resolveOptions (input: DebugToolbarOptions | undefined, env: Nod
     inject: bool(o.inject, 'inject', true),
     cpuTime: bool(o.cpuTime, 'cpuTime', false),
     allocations: resolveAllocations(o.allocations),
-    live: resolveLive(o.live)
+    live: resolveLive(o.live),
+    store: resolveStore(o.store)
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveOptions, type DebugToolbarOptions } from './options.ts'
+import { redisStoreFactory } from './redis-store.ts'
 import { routes } from './routes/index.ts'
 import { kProfile } from './toolbar/request-profile.ts'
 import { Toolbar } from './toolbar/toolbar.ts'
@@ -17,7 +18,9 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
     app.log.warn('fastify-debug-toolbar is enabled with NODE_ENV=production: it exposes request details to allowed clients and costs time on every request')
   }
 
-  const toolbar = new Toolbar(options, app.log)
+  // Loads the optional Redis client now, so a missing package fails registration with a coded error.
+  const makeStore = await redisStoreFactory(options, app.log)
+  const toolbar = new Toolbar(options, app.log, makeStore)
   // One RequestProfile per request, in a decorator initialised to null.
   app.decorateRequest(kProfile, null)
   app.addHook('onRequest', toolbar.onRequest)

@@ -17,10 +17,23 @@ export interface RequestStore {
   list (): Promise<readonly RequestRecord[]>
   /** A stored record's figures changed after it was saved (GCs reported later): count its bytes again. */
   revise (id: string): void
-  clear (): void
-  /** Estimated bytes held, as counted against maxStoreBytes. */
+  /** Forget every record (for a shared store: every process's). */
+  clear (): Promise<void>
+  /** How many records are held and their estimated bytes, across every process sharing the store. */
+  figures (): Promise<StoreFigures>
+  /** On app close: the ring forgets its records; a shared store writes what is queued and lets its connection go. */
+  close (): Promise<void>
+  /** True for a store every process of the app shares (Redis). */
+  readonly shared: boolean
+  /** Estimated bytes held, as counted against maxStoreBytes (a shared store: as of its last write). */
   readonly sizeBytes: number
   readonly size: number
+}
+
+/** A store's size, as counted against its caps. */
+export interface StoreFigures {
+  size: number
+  sizeBytes: number
 }
 
 /** Fixed cost of a record's objects and numbers, in bytes (measured with heap snapshots of stored records, rounded up). */
@@ -100,6 +113,14 @@ export function createStore (maxRequests: number, maxStoreBytes: number, settle:
     count--
   }
 
+  function clear (): void {
+    records.fill(undefined)
+    profiles.fill(undefined)
+    head = 0
+    count = 0
+    bytes = 0
+  }
+
   function slotOf (id: string): number {
     for (let i = count - 1; i >= 0; i--) {
       const slot = (head + i) % maxRequests
@@ -156,13 +177,10 @@ export function createStore (maxRequests: number, maxStoreBytes: number, settle:
       // Grown past the cap: the oldest records leave, as on save.
       while (count > 0 && bytes > maxStoreBytes) dropOldest()
     },
-    clear () {
-      records.fill(undefined)
-      profiles.fill(undefined)
-      head = 0
-      count = 0
-      bytes = 0
-    },
+    async clear () { clear() },
+    async figures () { return { size: count, sizeBytes: bytes } },
+    async close () { clear() },
+    shared: false,
     get sizeBytes () { return bytes },
     get size () { return count }
   }

@@ -308,6 +308,7 @@ function start (root) {
     if (value('minHeapDeltaKiB') !== '' && Number.isFinite(kib)) f.minHeapDeltaBytes = Math.round(kib * 1024)
     const minMs = Number(value('minDurationMs'))
     if (value('minDurationMs') !== '' && Number.isFinite(minMs)) f.minDurationMs = minMs
+    if (/^\d+$/.test(value('pid'))) f.pid = Number(value('pid'))
     return f
   }
 
@@ -321,6 +322,7 @@ function start (root) {
     }
     if (f.minHeapDeltaBytes !== undefined && r.heapUsedDelta < f.minHeapDeltaBytes) return false
     if (f.minDurationMs !== undefined && r.durationMs < f.minDurationMs) return false
+    if (f.pid !== undefined && r.pid !== f.pid) return false
     return true
   }
 
@@ -599,6 +601,12 @@ function start (root) {
     if (countEl !== null) countEl.textContent = `${rows.length} request${rows.length === 1 ? '' : 's'} since this page opened or in the last 15 minutes${rows.length > MAX_ROWS ? `, first ${MAX_ROWS} shown` : ''}${state.paused ? ' (paused)' : ''}.`
   }
 
+  function processCell (r) {
+    const cell = td(String(r.pid), 'fdt-num fdt-process')
+    cell.title = `process ${r.pid} on ${r.hostname}`
+    return cell
+  }
+
   function row (r) {
     const tr = document.createElement('tr')
     tr.setAttribute('data-request-id', r.id)
@@ -621,7 +629,8 @@ function start (root) {
       td(ms(r.durationMs), 'fdt-num'),
       td(signedBytes(r.heapUsedDelta), `fdt-num ${r.heapUsedDelta > 0 ? 'fdt-up' : r.heapUsedDelta < 0 ? 'fdt-down' : ''}`),
       td(bytes(r.allocatedBytes), 'fdt-num'),
-      td(String(r.gcCount), 'fdt-num')
+      td(String(r.gcCount), 'fdt-num'),
+      processCell(r)
     )
     return tr
   }

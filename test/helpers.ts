@@ -62,6 +62,7 @@ export function testRecord (id: string, fields: TestRecordFields = {}): RequestR
     cpu: { loopBusyMs: 1, userMs: null, systemMs: null },
     request: { headers: plainHeaders({ host: 'localhost' }), query: {}, remoteAddress: '127.0.0.1', httpVersion: '1.1' },
     response: { headers: plainHeaders({}), contentType: 'text/html' },
+    process: { pid: process.pid, hostname: 'test-host' },
     ...rest,
     memory: {
       backend: 'heap-statistics',

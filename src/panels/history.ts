@@ -17,6 +17,9 @@ export interface HistoryRow {
   startedAt: string
   overlapping: number
   precise: boolean
+  /** The serving process. */
+  pid: number
+  hostname: string
 }
 
 /** What templates/history.eta renders (the panel, and the standalone history page). */
@@ -43,7 +46,9 @@ export function historyContext (history: readonly RecordSummary[], currentId: st
     allocated: bytes(s.allocatedBytes),
     startedAt: new Date(s.startedAt).toISOString(),
     overlapping: s.overlapping,
-    precise: s.precise
+    precise: s.precise,
+    pid: s.pid,
+    hostname: s.hostname
   }))
   return { rows, timeline: heapTimeline(history) }
 }

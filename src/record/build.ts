@@ -1,10 +1,11 @@
+import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import type { FastifyReply } from 'fastify'
 import type { MemoryWindow } from '../capture/backend.ts'
 import { round3 } from '../capture/figures.ts'
 import type { StoredHeaders } from '../headers.ts'
 import { redactQuery, redactUrl } from '../redact.ts'
-import type { MemoryRecord, RequestRecord } from './types.ts'
+import type { MemoryRecord, ProcessIdentity, RequestRecord } from './types.ts'
 
 /** What a closed request's state holds for its record. */
 export interface ClosedRequest {
@@ -21,6 +22,8 @@ export interface ClosedRequest {
 
 /** performance.now() is ms after this epoch time. */
 const timeOrigin = performance.timeOrigin
+/** This process, shared by all its records. */
+const PROCESS: ProcessIdentity = Object.freeze({ pid: process.pid, hostname: hostname() })
 const EMPTY_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 /** The record of a request whose window is closed, with the response headers as sent. */
@@ -55,6 +58,7 @@ export function buildRecord (reply: FastifyReply, state: ClosedRequest, response
       headers: responseHeaders,
       contentType: String(reply.getHeader('content-type') ?? '')
     },
-    memory: state.memory as MemoryRecord
+    memory: state.memory as MemoryRecord,
+    process: PROCESS
   }
 }

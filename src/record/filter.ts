@@ -26,6 +26,8 @@ export interface RequestFilter {
   minHeapDeltaBytes?: number
   /** Shortest duration shown, in ms. */
   minDurationMs?: number
+  /** Only requests served by the process with this id (with a shared store, records come from several). */
+  pid?: number
 }
 
 /** A parsed live query. */
@@ -50,7 +52,7 @@ function number (q: LiveQuerystring, name: string, integer: boolean, min: number
   return n
 }
 
-/** Parse `window`, `route`, `method`, `status`, `minHeapDeltaBytes` and `minDurationMs`; other parameters are ignored. */
+/** Parse `window`, `route`, `method`, `status`, `minHeapDeltaBytes`, `minDurationMs` and `pid`; other parameters are ignored. */
 export function parseLiveQuery (q: LiveQuerystring | undefined): LiveQuery {
   const query = q ?? {}
   const w = one(query, 'window') ?? DEFAULT_WINDOW
@@ -75,6 +77,8 @@ export function parseLiveQuery (q: LiveQuerystring | undefined): LiveQuery {
   if (minHeapDeltaBytes !== undefined) filter.minHeapDeltaBytes = minHeapDeltaBytes
   const minDurationMs = number(query, 'minDurationMs', false, 0)
   if (minDurationMs !== undefined) filter.minDurationMs = minDurationMs
+  const pid = number(query, 'pid', true, 0)
+  if (pid !== undefined) filter.pid = pid
   return { window: w as WindowName, filter }
 }
 
@@ -88,5 +92,6 @@ export function matchesFilter (s: RecordSummary, f: RequestFilter): boolean {
   }
   if (f.minHeapDeltaBytes !== undefined && s.heapUsedDelta < f.minHeapDeltaBytes) return false
   if (f.minDurationMs !== undefined && s.durationMs < f.minDurationMs) return false
+  if (f.pid !== undefined && s.pid !== f.pid) return false
   return true
 }

@@ -87,6 +87,14 @@ export interface RequestRecord {
     contentType: string
   }
   memory: MemoryRecord
+  /** The process that served the request (with a shared store, records come from several). */
+  process: ProcessIdentity
+}
+
+/** Which process served a request. */
+export interface ProcessIdentity {
+  pid: number
+  hostname: string
 }
 
 /** True for an AllocationsRecord, false for an AllocationsSkipped. */
@@ -111,6 +119,9 @@ export interface RecordSummary {
   gcCount: number
   overlapping: number
   precise: boolean
+  /** The serving process's id and host. */
+  pid: number
+  hostname: string
 }
 
 /** The summary of a record, for lists. */
@@ -131,6 +142,8 @@ export function summarize (r: RequestRecord): RecordSummary {
     externalDelta: m.externalDelta,
     gcCount: m.gc.count,
     overlapping: m.overlapping,
-    precise: m.precise
+    precise: m.precise,
+    pid: r.process.pid,
+    hostname: r.process.hostname
   }
 }

@@ -16,6 +16,7 @@ import type { RequestStore } from '../store.ts'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { heapUsedNow, trackedGcsSince } from '../capture/process-sampler.ts'
 import { heapLine } from '../record/heap-readings.ts'
+import { parseLiveQuery, type LiveQuerystring } from '../record/filter.ts'
 import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
@@ -162,8 +163,8 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     const fromHeader = request.headers[TOKEN_HEADER]
     const given = fromHeader ?? (request.body as { token?: unknown } | null | undefined)?.token
     if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
-    const cleared = store.size
-    store.clear()
+    const cleared = (await store.figures()).size
+    await store.clear()
     if (fromHeader === undefined) return reply.redirect(`${options.prefix}/`, 303)
     return { cleared }
   })
@@ -190,7 +191,8 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   app.get('/api/store', async function storeFigures () {
-    return { size: store.size, sizeBytes: store.sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
+    const { size, sizeBytes } = await store.figures()
+    return { size, sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
   })
 
   app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
@@ -226,8 +228,10 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
     const liveCtx = live?.page(request.query as Record<string, string>)
-    const list = (await store.list()).map(summarize)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })
+    // `?pid=`: only the requests one process served (with a shared store, the history holds several).
+    const pid = parseLiveQuery(request.query as LiveQuerystring).filter.pid
+    const list = (await store.list()).map(summarize).filter((s) => pid === undefined || s.pid === pid)
+    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
   })
 
   app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {

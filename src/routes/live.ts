@@ -5,6 +5,7 @@
  */
 import { createReadStream, unlink } from 'node:fs'
 import { createRequire } from 'node:module'
+import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fastifySseModule, { type SSEPluginOptions } from '@fastify/sse'
@@ -15,7 +16,7 @@ import { ProcessSampler, type SamplerEvent } from '../capture/process-sampler.ts
 import { FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM, FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE } from '../errors.ts'
 import { bytes, ms } from '../format.ts'
 import type { ResolvedLive } from '../options.ts'
-import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
+import { summarize, type ProcessIdentity, type RecordSummary, type RequestRecord } from '../record/types.ts'
 import { matchesFilter, parseLiveQuery, WINDOWS, type LiveQuery, type LiveQuerystring } from '../record/filter.ts'
 
 /** The plugin (a CommonJS module whose types declare a default export). */
@@ -57,6 +58,8 @@ export interface LivePageContext {
   sampleIntervalMs: number
   keepRunningMs: number
   snapshot: SnapshotEstimate
+  /** The process serving the page, which the process actions act on. */
+  process: ProcessIdentity
 }
 
 /** What a heap snapshot would cost now. */
@@ -283,7 +286,8 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
         filter: q.filter,
         sampleIntervalMs: live.sampleIntervalMs,
         keepRunningMs: live.keepRunningMs,
-        snapshot: snapshotEstimate()
+        snapshot: snapshotEstimate(),
+        process: { pid: process.pid, hostname: hostname() }
       }
     }
   }

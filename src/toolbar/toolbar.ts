@@ -15,7 +15,7 @@ import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type 
 import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
 import type { RequestRecord } from '../record/types.ts'
-import { createStore, type RequestStore } from '../store.ts'
+import { createStore, type RequestStore, type Settle } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
 import { gone, InFlight, SWEEP_MS } from './in-flight.ts'
 import { kProfile, RequestProfile, type ProfiledRequest } from './request-profile.ts'
@@ -45,12 +45,14 @@ export class Toolbar {
   private readonly responder: Responder
   private readonly warnOnce: WarnOnce
 
-  constructor (options: ResolvedOptions, log: FastifyBaseLogger) {
+  /** `makeStore` builds a shared store (e.g. Redis) instead of the in-memory ring. */
+  constructor (options: ResolvedOptions, log: FastifyBaseLogger, makeStore?: (settle: Settle) => RequestStore) {
     this.options = options
     this.prefix = options.prefix
     this.allow = options.allow
     this.warnOnce = createWarnOnce(log)
-    this.store = createStore(options.maxRequests, options.maxStoreBytes, (id) => this.finalizer.settle(id))
+    const settle: Settle = async (id) => { await this.finalizer.settle(id) }
+    this.store = makeStore === undefined ? createStore(options.maxRequests, options.maxStoreBytes, settle) : makeStore(settle)
     this.finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2, (id) => { this.store.revise(id) })
     this.backend = chooseBackend()
     this.precise = new PreciseCollector(this.backend)
@@ -175,8 +177,9 @@ export class Toolbar {
   }
 
   async onClose (): Promise<void> {
+    // The store first: a shared store writes its queue, with figures the finalizer completes.
+    await this.store.close()
     this.finalizer.clear()
-    this.store.clear()
     this.precise.close()
     this.policy.close()
     gcTracker.unsubscribe(this.finalizer.onGcReported)

@@ -10,6 +10,7 @@ import debugToolbar, {
   FST_DEBUG_TOOLBAR_NOT_FOUND,
   FST_DEBUG_TOOLBAR_UNKNOWN_PANEL,
   FST_DEBUG_TOOLBAR_FORBIDDEN,
+  FST_DEBUG_TOOLBAR_REDIS_UNAVAILABLE,
   type AllocationsOptions,
   type DebugToolbarOptions,
   type GcEventRecord,
@@ -45,6 +46,15 @@ await app.register(debugToolbar, { allocations: false })
 await app.register(debugToolbar, { allocations: true })
 const allocations: AllocationsOptions = { sampler: 'inspector', requests: 'marked' }
 await app.register(debugToolbar, { allocations })
+
+// The shared store: a URL, or a client with ioredis' call().
+await app.register(debugToolbar, { store: 'memory' })
+await app.register(debugToolbar, { store: { redis: 'redis://127.0.0.1:6379/0', keyPrefix: 'app:', ttlMs: 3_600_000 } })
+await app.register(debugToolbar, { store: { redis: { call: async (command: string, ...args: Array<string | number>) => [command, ...args] } } })
+// @ts-expect-error the Redis option names a URL or a client
+await app.register(debugToolbar, { store: { redis: 6379 } })
+// @ts-expect-error no such store
+await app.register(debugToolbar, { store: 'file' })
 
 // @ts-expect-error enabled is a boolean
 await app.register(debugToolbar, { enabled: 'yes' })
@@ -89,6 +99,7 @@ export const message: string = invalid.message
 expectTrue<Equal<InstanceType<typeof FST_DEBUG_TOOLBAR_NOT_FOUND>['statusCode'], 404>>()
 expectTrue<Equal<InstanceType<typeof FST_DEBUG_TOOLBAR_UNKNOWN_PANEL>['code'], 'FST_DEBUG_TOOLBAR_UNKNOWN_PANEL'>>()
 expectTrue<Equal<InstanceType<typeof FST_DEBUG_TOOLBAR_FORBIDDEN>['statusCode'], 403>>()
+expectTrue<Equal<InstanceType<typeof FST_DEBUG_TOOLBAR_REDIS_UNAVAILABLE>['statusCode'], 500>>()
 export const isError: Error = invalid
 
 // Records, as the JSON API serves them.

@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:redis`: the Redis store beside the in-memory ring, in one run, alternating.
+ *
+ *   1. store.save() per call, in this process: ring, then Redis store, by rounds.
+ *   2. Server CPU per request and req/s: two bench servers (bench/server.ts, toolbar on), one on the
+ *      ring and one on Redis, loaded in turn by autocannon.
+ *   3. The same with Redis stopped (the Redis store then queues and retries in the background).
+ *
+ * Starts its own redis-server (Debian's, no persistence) on a free port. Env: BENCH_ROUNDS (default 3),
+ * BENCH_SECONDS per load (default 5), BENCH_SAVE_ROUNDS (default 20). Figures are medians of the
+ * rounds; on a shared machine, read them with the spread printed beside them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import Fastify from 'fastify'
+import { Redis } from 'ioredis'
+import debugToolbar from '../src/index.ts'
+import { reviveRecord } from '../src/record/revive.ts'
+import { createRedisStore } from '../src/redis-store.ts'
+import { createStore, type RequestStore } from '../src/store.ts'
+import type { CpuReply, ReadyMessage } from './server.ts'
+import { median, spreadPercent } from './stats.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const SAVE_ROUNDS = Number(process.env.BENCH_SAVE_ROUNDS ?? 20)
+const SAVES_PER_ROUND = 2000
+const CONNECTIONS = 10
+const PATH = '/hello'
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => { resolve(p) })
+    })
+  })
+}
+
+async function startRedis (port: number): Promise<ChildProcess> {
+  const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  for (let i = 0; i < 400; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => { s.destroy(); resolve(false) })
+    })
+    if (up) return child
+    await sleep(25)
+  }
+  throw new Error('redis-server did not start')
+}
+
+async function stopRedis (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => { child.once('exit', resolve) })
+  child.kill('SIGKILL')
+  await exited
+}
+
+interface Server { child: ChildProcess, url: string }
+
+async function startServer (storeOption: unknown): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT, '--plugin', 'on', '--app', 'bench'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_PLUGIN_OPTIONS: JSON.stringify({ live: false, allocations: false, store: storeOption }) }
+  })
+  const ready = await new Promise<ReadyMessage>((resolve, reject) => {
+    child.once('message', (m: ReadyMessage) => { resolve(m) })
+    child.once('exit', (code) => { reject(new Error(`bench server exited (${String(code)})`)) })
+  })
+  return { child, url: `http://127.0.0.1:${ready.port}` }
+}
+
+let seq = 0
+async function cpuMicros (s: Server): Promise<number> {
+  const mine = ++seq
+  return await new Promise((resolve) => {
+    const on = (m: CpuReply): void => {
+      if (m?.type !== 'cpu' || m.seq !== mine) return
+      s.child.off('message', on)
+      resolve(m.micros)
+    }
+    s.child.on('message', on)
+    s.child.send({ type: 'cpu', seq: mine })
+  })
+}
+
+async function load (s: Server): Promise<{ rps: number, cpu: number }> {
+  const before = await cpuMicros(s)
+  const r = await autocannon({ url: s.url + PATH, connections: CONNECTIONS, duration: SECONDS, timeout: 10 })
+  const after = await cpuMicros(s)
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${s.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`)
+  return { rps: r.requests.total / r.duration, cpu: (after - before) / r.requests.total }
+}
+
+/** A realistic record: one the toolbar stored for a real request, read back from its JSON API. */
+async function sampleRecord (): Promise<ReturnType<typeof reviveRecord>> {
+  const app = Fastify()
+  await app.register(debugToolbar, { enabled: true, live: false, allocations: false })
+  app.get('/hello', async () => ({ hello: 'world' }))
+  const id = (await app.inject('/hello')).headers['x-debug-toolbar-id']
+  const text = (await app.inject(`/__debug/api/requests/${String(id)}`)).body
+  await app.close()
+  return reviveRecord(text)
+}
+
+function saveNs (store: RequestStore, template: NonNullable<Awaited<ReturnType<typeof sampleRecord>>>): number {
+  // Distinct records (ids), made before the clock starts.
+  const records = Array.from({ length: SAVES_PER_ROUND }, (_, i) => ({ ...template, id: `${template.id.slice(0, 24)}${String(i).padStart(8, '0')}` }))
+  const t0 = process.hrtime.bigint()
+  for (const r of records) store.save(r)
+  return Number(process.hrtime.bigint() - t0) / SAVES_PER_ROUND
+}
+
+function row (label: string, ring: number[], redis: number[], unit: string, digits = 2): string {
+  const diffs = ring.map((r, i) => (redis[i] as number) - r)
+  return `${label.padEnd(34)} ring ${median(ring).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(ring).toFixed(0)}%)   redis ${median(redis).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(redis).toFixed(0)}%)   redis − ring ${median(diffs) >= 0 ? '+' : ''}${median(diffs).toFixed(digits)} ${unit}`
+}
+
+async function main (): Promise<void> {
+  const port = await freePort()
+  let redis = await startRedis(port)
+  const url = `redis://127.0.0.1:${port}`
+  console.log(`bench:redis — redis-server on ${url}; ${ROUNDS} rounds of ${SECONDS} s per server, ${SAVE_ROUNDS} rounds of ${SAVES_PER_ROUND} saves`)
+
+  // 1. save() in this process.
+  const template = await sampleRecord()
+  if (template === undefined) throw new Error('could not read a sample record')
+  const client = new Redis(url)
+  const log = Fastify({ logger: false }).log
+  const ring = createStore(50, 16 * 1024 * 1024)
+  const shared = createRedisStore({ client, keyPrefix: 'bench:', ttlMs: 3_600_000, maxRequests: 50, maxStoreBytes: 16 * 1024 * 1024, log })
+  const ringNs: number[] = []
+  const redisNs: number[] = []
+  // A warm-up round of each (compilation), not counted.
+  saveNs(ring, template)
+  saveNs(shared, template)
+  await sleep(50)
+  for (let i = 0; i < SAVE_ROUNDS; i++) {
+    ringNs.push(saveNs(ring, template))
+    redisNs.push(saveNs(shared, template))
+    // Let the batch go out before the next round, as between requests.
+    await sleep(50)
+  }
+  await shared.close()
+  client.disconnect()
+
+  // 2. and 3. Two servers, loaded in turn; then Redis stopped.
+  const ringServer = await startServer('memory')
+  const redisServer = await startServer({ redis: url, keyPrefix: 'bench-server:' })
+  const up = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
+  const down = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
+  await load(ringServer)
+  await load(redisServer) // warm-up, not counted
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [which, s] of [['ring', ringServer], ['redis', redisServer]] as const) {
+      const m = await load(s)
+      up[which].rps.push(m.rps)
+      up[which].cpu.push(m.cpu)
+    }
+  }
+  await stopRedis(redis)
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [which, s] of [['ring', ringServer], ['redis', redisServer]] as const) {
+      const m = await load(s)
+      down[which].rps.push(m.rps)
+      down[which].cpu.push(m.cpu)
+    }
+  }
+  redis = await startRedis(port)
+  for (const s of [ringServer, redisServer]) s.child.kill('SIGTERM')
+  await stopRedis(redis)
+
+  console.log('')
+  console.log(row('store.save() per call', ringNs.map((n) => n / 1000), redisNs.map((n) => n / 1000), 'µs', 3))
+  console.log(row(`server CPU per request (${PATH})`, up.ring.cpu, up.redis.cpu, 'µs', 1))
+  console.log(row(`req/s (${PATH})`, up.ring.rps, up.redis.rps, 'req/s', 0))
+  console.log(row('server CPU per request, Redis down', down.ring.cpu, down.redis.cpu, 'µs', 1))
+  console.log(row('req/s, Redis down', down.ring.rps, down.redis.rps, 'req/s', 0))
+  console.log('\nServer CPU includes the Redis store\'s background writes (one script call per batch). ± is the spread of the rounds.')
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})
