@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { canInjectCharset, charsetOf, escapeAttribute, injectableType, injectIntoBuffer, injectIntoString, isHtml, lastBodyClose, toolbarSnippet } from '../src/inject.ts'
+import { canInjectCharset, charsetOf, escapeAttribute, injectableType, injectIntoBuffer, injectIntoString, isHtml, findInsertion, NOT_A_DOCUMENT, skipReason, toolbarSnippet, UNSAFE_END } from '../src/inject.ts'
 
 test('injects the toolbar before the last </body> of an HTML response', () => {
   assert.equal(injectIntoString('<body><p>a</p></body></html>', 'X'), '<body><p>a</p>X</body></html>')
@@ -8,7 +8,7 @@ test('injects the toolbar before the last </body> of an HTML response', () => {
 
 test('finds </body> case-insensitively and with spaces before >', () => {
   assert.equal(injectIntoString('<BODY>a</BODY >', 'X'), '<BODY>aX</BODY >')
-  assert.equal(lastBodyClose('<p>no closing tag</p>'), -1)
+  assert.equal(findInsertion('<p>no closing tag</p>'), NOT_A_DOCUMENT)
 })
 
 test('uses the last of several </body> tags', () => {
@@ -16,8 +16,51 @@ test('uses the last of several </body> tags', () => {
   assert.equal(injectIntoString(html, 'X'), '<body><pre>&lt;/body&gt; </body> in text</pre>X</body>')
 })
 
-test('appends the snippet when the page has no </body>', () => {
-  assert.equal(injectIntoString('<h1>hi</h1>', 'X'), '<h1>hi</h1>X')
+test('appends the snippet to a whole document that has no </body>', () => {
+  assert.equal(injectIntoString('<!doctype html><h1>hi</h1>', 'X'), '<!doctype html><h1>hi</h1>X')
+  assert.equal(injectIntoString('<html><body><p>hi', 'X'), '<html><body><p>hiX')
+})
+
+test('leaves HTML fragments untouched', () => {
+  for (const fragment of ['<h1>hi</h1>', '<li>one</li><li>two</li>', '<tr><td>1</td></tr>', 'plain text', '<div title="<body>">x</div>', '<!-- <html> --><p>x</p>', '<script>"<body>"</script>']) {
+    assert.equal(findInsertion(fragment), NOT_A_DOCUMENT, fragment)
+    assert.equal(injectIntoString(fragment, 'X'), fragment)
+  }
+  assert.match(skipReason(NOT_A_DOCUMENT), /fragment/)
+})
+
+test('skips </body> inside scripts, styles, textareas, titles, templates, comments and attribute values', () => {
+  const cases: Array<[string, string]> = [
+    ['<!doctype html><body>a</body><script>var s = "x</body><img src=x onerror=alert(1)>"</script>', '<!doctype html><body>aX</body><script>var s = "x</body><img src=x onerror=alert(1)>"</script>'],
+    ['<!doctype html><p>a<script>var s = "</body>"</script>', '<!doctype html><p>a<script>var s = "</body>"</script>X'],
+    ['<html><body><style>p::after { content: "</body>" }</style></body>', '<html><body><style>p::after { content: "</body>" }</style>X</body>'],
+    ['<html><body><textarea></body></textarea></body>', '<html><body><textarea></body></textarea>X</body>'],
+    ['<html><title></BODY></title><body>a</body>', '<html><title></BODY></title><body>aX</body>'],
+    ['<html><body>a</body><template></body></template>', '<html><body>aX</body><template></body></template>'],
+    ['<html><body>a</body><!-- </body> -->', '<html><body>aX</body><!-- </body> -->'],
+    ['<html><body>a</body><div title="</body>" data-x=\'</body>\'>', '<html><body>aX</body><div title="</body>" data-x=\'</body>\'>'],
+    ['<html><body>a</body><noscript></body></noscript>', '<html><body>aX</body><noscript></body></noscript>'],
+    ['<html><body>a</body><SCRIPT type="text/x">x</body></script >', '<html><body>aX</body><SCRIPT type="text/x">x</body></script >']
+  ]
+  for (const [page, expected] of cases) assert.equal(injectIntoString(page, 'X'), expected, page)
+})
+
+test('follows a script through <!-- and <script> inside it, as the parser does', () => {
+  // Inside `<!--` a `<script>` makes the next `</script>` part of the text, until `-->`.
+  const page = '<!doctype html><body>a</body><script><!-- <script></script> </body> --></script>'
+  assert.equal(findInsertion(page), page.indexOf('</body>'))
+  const closed = '<!doctype html><script><!-- x --></script><p>b</p></body>'
+  assert.equal(findInsertion(closed), closed.lastIndexOf('</body>'))
+  const early = '<!doctype html><script><!-- x </script><p>b</p></body>'
+  assert.equal(findInsertion(early), early.lastIndexOf('</body>'), 'in the escaped state </script> still ends the script')
+})
+
+test('does not append to a document that ends inside a comment, tag or script', () => {
+  for (const page of ['<!doctype html><p>a<script>var s = 1', '<!doctype html><p>a<!-- x', '<!doctype html><p>a<div title="x', '<!doctype html><plaintext>a</body>']) {
+    assert.equal(findInsertion(page), UNSAFE_END, page)
+    assert.equal(injectIntoString(page, 'X'), page)
+  }
+  assert.match(skipReason(UNSAFE_END), /ends inside/)
 })
 
 test('injects into Buffer bodies without changing any other byte', () => {

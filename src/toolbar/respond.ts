@@ -4,7 +4,7 @@ import type { MemoryWindow } from '../capture/backend.ts'
 import type { WindowCapture } from '../capture/window.ts'
 import { signedBytes } from '../format.ts'
 import type { Redactor } from '../headers.ts'
-import { injectableType, injectIntoBuffer, injectIntoString, toolbarSnippet } from '../inject.ts'
+import { findInsertion, injectableType, injectIntoBuffer, injectIntoString, skipReason, toolbarSnippet } from '../inject.ts'
 import { ID_HEADER, SERVER_TIMING_HEADER } from '../protocol.ts'
 import type { MemoryRecord } from '../record/types.ts'
 import { appendServerTiming, serverTimingValue } from '../server-timing.ts'
@@ -87,6 +87,11 @@ export class Responder {
   private inject (reply: FastifyReply, payload: string | Buffer, state: RequestProfile, m: MemoryRecord): string | Buffer {
     const type = reply.getHeader('content-type')
     if (!injectableType(type) || reply.getHeader('content-encoding') !== undefined) return payload
+    const at = findInsertion(typeof payload === 'string' ? payload : payload.toString('latin1'))
+    if (at < 0) {
+      m.notes.push(skipReason(at))
+      return payload
+    }
     const snippet = toolbarSnippet({
       prefix: this.options.prefix,
       id: state.id,
@@ -97,6 +102,6 @@ export class Responder {
     // Fastify sets content-length after the onSend hooks; one set by the app is wrong now. (Only
     // when there is one: deleting a key makes the header map slower for the rest of the request.)
     if (reply.hasHeader('content-length')) reply.removeHeader('content-length')
-    return typeof payload === 'string' ? injectIntoString(payload, snippet) : injectIntoBuffer(payload, snippet)
+    return typeof payload === 'string' ? injectIntoString(payload, snippet, at) : injectIntoBuffer(payload, snippet, at)
   }
 }
