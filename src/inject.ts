@@ -256,10 +256,13 @@ export function canInjectCharset (charset: string): boolean {
   return ASCII_COMPATIBLE.test(charset)
 }
 
-/** The script tag that loads the toolbar for one request. Every value is escaped. */
-export function toolbarSnippet (opts: { prefix: string, id: string, nonce?: string | undefined, subtitle: string, sampling?: boolean }): string {
+/**
+ * The script tag that loads the toolbar: the same bytes for every request of a page (with the same
+ * nonce), so caches and ETags keep working. The page learns its record id from Server-Timing.
+ */
+export function toolbarSnippet (opts: { prefix: string, nonce?: string | undefined, sampling?: boolean }): string {
   const nonce = opts.nonce ? ` nonce="${escapeAttribute(opts.nonce)}"` : ''
   // Without allocation sampling the toolbar leaves out its Sample switch, which would do nothing.
   const sampling = opts.sampling === false ? ' data-sampling="off"' : ''
-  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar="${escapeAttribute(opts.id)}" data-prefix="${escapeAttribute(opts.prefix)}" data-subtitle="${escapeAttribute(opts.subtitle)}"${sampling}${nonce}></script>`
+  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar data-prefix="${escapeAttribute(opts.prefix)}"${sampling}${nonce}></script>`
 }

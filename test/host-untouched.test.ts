@@ -11,7 +11,7 @@ import debugToolbar from '../src/index.ts'
 
 const PAGE = '<!doctype html><html><body><h1>Hi</h1></body></html>'
 const BIG = '<!doctype html><html><body>' + '<p>0123456789abcdef</p>\n'.repeat(10 * 1024 * 1024 / 24) + '</body></html>'
-const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar="[0-9a-f]{32}" data-prefix="\/__debug" data-subtitle="[^"]*"><\/script>/
+const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar data-prefix="\/__debug"><\/script>/
 
 function routes (app: FastifyInstance): void {
   app.get('/json', async () => ({ a: 1 }))
@@ -86,12 +86,26 @@ test('JSON, text, Buffers and streams pass through byte for byte', async (t) => 
   for (const url of ['/json', '/text', '/buffer', '/stream']) await compare(apps, { url }, { injected: false, profiled: true })
 })
 
-test('HTML gets only the snippet: strings, Buffers, 10 MB pages, no </body>, several </body>', async (t) => {
+test('HTML gets only the snippet: strings, Buffers, 10 MB pages, several </body>; fragments get nothing', async (t) => {
   const apps = await pair()
   t.after(() => Promise.all(apps.map((a) => a.close())))
-  for (const url of ['/html', '/html-buffer', '/big', '/no-body-tag', '/two-bodies']) await compare(apps, { url }, { injected: true, profiled: true })
+  for (const url of ['/html', '/html-buffer', '/big', '/two-bodies']) await compare(apps, { url }, { injected: true, profiled: true })
   const two = await apps[1].inject('/two-bodies')
-  assert.match(two.body, /^<body>a<\/body><!-- <script[^>]*><\/script><\/body> -->$/, 'the last </body> wins, even inside a comment')
+  assert.match(two.body, /^<body>a<script[^>]*><\/script><\/body><!-- <\/body> -->$/, 'the last </body> outside the comment')
+  await compare(apps, { url: '/no-body-tag' }, { injected: false, profiled: true })
+})
+
+test('a HEAD response reports exactly its GET\'s content-length, and repeated GETs get the same bytes', async (t) => {
+  const apps = await pair()
+  t.after(() => Promise.all(apps.map((a) => a.close())))
+  const get = await apps[1].inject('/html')
+  const again = await apps[1].inject('/html')
+  const head = await apps[1].inject({ method: 'HEAD', url: '/html' })
+  assert.equal(head.headers['content-length'], get.headers['content-length'])
+  assert.equal(Number(get.headers['content-length']), get.rawPayload.length)
+  assert.ok(get.rawPayload.equals(again.rawPayload), 'the same bytes for every request of a page')
+  assert.notEqual(get.headers['x-debug-toolbar-id'], again.headers['x-debug-toolbar-id'])
+  assert.match(String(get.headers['server-timing']), new RegExp(`debug-toolbar;desc="${String(get.headers['x-debug-toolbar-id'])}"`))
 })
 
 test('non-UTF-8 pages keep every byte; UTF-16 pages are left alone', async (t) => {

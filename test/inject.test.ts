@@ -99,12 +99,14 @@ test('injectableType answers for each content type, asked in any order and again
   for (const [type, expected] of cases) assert.equal(injectableType(type), expected, String(type))
 })
 
-test('the snippet escapes every attribute value', () => {
-  const s = toolbarSnippet({ prefix: '/__debug', id: 'a"b', nonce: '"><script>', subtitle: '<x>' })
+test('the snippet escapes every attribute value and is the same for every request of a page', () => {
+  const s = toolbarSnippet({ prefix: '/__debug"x', nonce: '"><script>' })
   assert.doesNotMatch(s, /"><script>/)
   assert.match(s, /nonce="&quot;&gt;&lt;script&gt;"/)
+  assert.match(s, /data-prefix="\/__debug&quot;x"/)
   assert.doesNotMatch(s, /data-sampling/, 'sampling on unless said otherwise')
-  assert.match(toolbarSnippet({ prefix: '/p', id: 'x', subtitle: '', sampling: false }), / data-sampling="off"/)
+  assert.match(toolbarSnippet({ prefix: '/p', sampling: false }), / data-sampling="off"/)
+  assert.equal(toolbarSnippet({ prefix: '/p' }), '<script type="module" src="/p/static/toolbar.js" data-debug-toolbar data-prefix="/p"></script>')
   assert.equal(escapeAttribute('plain'), 'plain')
   assert.equal(escapeAttribute('&"<>'), '&amp;&quot;&lt;&gt;')
 })

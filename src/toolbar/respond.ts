@@ -2,12 +2,11 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyReply } from 'fastify'
 import type { MemoryWindow } from '../capture/backend.ts'
 import type { WindowCapture } from '../capture/window.ts'
-import { signedBytes } from '../format.ts'
 import type { Redactor } from '../headers.ts'
 import { findInsertion, injectableType, injectIntoBuffer, injectIntoString, skipReason, toolbarSnippet } from '../inject.ts'
 import { ID_HEADER, SERVER_TIMING_HEADER } from '../protocol.ts'
 import type { MemoryRecord } from '../record/types.ts'
-import { appendServerTiming, serverTimingValue } from '../server-timing.ts'
+import { appendServerTiming, idTimingEntry, serverTimingValue } from '../server-timing.ts'
 import type { WarnOnce } from '../warn-once.ts'
 import type { RequestProfile } from './request-profile.ts'
 
@@ -58,7 +57,9 @@ export class Responder {
       // writeHead set each of Fastify's headers one by one (2 µs of CPU a request more here).
       reply.header(ID_HEADER, state.id)
       let out = payload
-      if (this.options.inject && (typeof payload === 'string' || Buffer.isBuffer(payload))) out = this.inject(reply, payload, state, m)
+      // An HTML page (or its 304) names its record in Server-Timing: the snippet itself never changes.
+      const page = this.options.inject && (reply.statusCode === 304 || injectableType(reply.getHeader('content-type')))
+      if (page && (typeof payload === 'string' || Buffer.isBuffer(payload))) out = this.inject(reply, payload, m)
       if (this.options.serverTiming) {
         const overheadMs = state.overheadMs + performance.now() - t0
         const appTiming = reply.getHeader(SERVER_TIMING_HEADER)
@@ -74,7 +75,9 @@ export class Responder {
           precise: m.precise,
           sampling: m.allocations !== undefined && 'sites' in m.allocations ? { sampler: m.allocations.sampler, overheadMs: m.allocations.overheadMs } : undefined
         })
-        reply.header(SERVER_TIMING_HEADER, appTiming === undefined ? ours : appendServerTiming(appTiming, ours))
+        reply.header(SERVER_TIMING_HEADER, appendServerTiming(appTiming, page ? `${ours}, ${idTimingEntry(state.id)}` : ours))
+      } else if (page) {
+        reply.header(SERVER_TIMING_HEADER, appendServerTiming(reply.getHeader(SERVER_TIMING_HEADER), idTimingEntry(state.id)))
       }
       state.overheadMs += performance.now() - t0
       return out
@@ -84,21 +87,17 @@ export class Responder {
     }
   }
 
-  private inject (reply: FastifyReply, payload: string | Buffer, state: RequestProfile, m: MemoryRecord): string | Buffer {
-    const type = reply.getHeader('content-type')
-    if (!injectableType(type) || reply.getHeader('content-encoding') !== undefined) return payload
+  private inject (reply: FastifyReply, payload: string | Buffer, m: MemoryRecord): string | Buffer {
+    // No body to put it in (304, 204, 205, an empty page) or only part of one (206).
+    const status = reply.statusCode
+    if (payload.length === 0 || status === 304 || status === 204 || status === 205 || status === 206 || status < 200) return payload
+    if (reply.getHeader('content-encoding') !== undefined || !injectableType(reply.getHeader('content-type'))) return payload
     const at = findInsertion(typeof payload === 'string' ? payload : payload.toString('latin1'))
     if (at < 0) {
       m.notes.push(skipReason(at))
       return payload
     }
-    const snippet = toolbarSnippet({
-      prefix: this.options.prefix,
-      id: state.id,
-      nonce: cspNonce(reply),
-      subtitle: signedBytes(m.heapUsedDelta),
-      sampling: this.options.sampling
-    })
+    const snippet = toolbarSnippet({ prefix: this.options.prefix, nonce: cspNonce(reply), sampling: this.options.sampling })
     // Fastify sets content-length after the onSend hooks; one set by the app is wrong now. (Only
     // when there is one: deleting a key makes the header map slower for the rest of the request.)
     if (reply.hasHeader('content-length')) reply.removeHeader('content-length')
