@@ -17,7 +17,9 @@ function routes (app: FastifyInstance): void {
   app.get('/json', async () => ({ a: 1 }))
   app.get('/text', async (_q, r) => r.type('text/plain').send('plain </body> text'))
   app.get('/buffer', async (_q, r) => r.type('application/octet-stream').send(Buffer.from([0, 1, 2, 255])))
-  app.get('/stream', async (_q, r) => r.type('text/html').send(Readable.from(['<body>', 'x', '</body>'])))
+  app.get('/stream', async (_q, r) => r.type('text/plain').send(Readable.from(['<body>', 'x', '</body>'])))
+  app.get('/html-stream', async (_q, r) => r.type('text/html').send(Readable.from(['<!doctype html><body>', 'x', '</body>'])))
+  app.get('/fragment-stream', async (_q, r) => r.type('text/html').send(Readable.from(['<li>', 'x', '</li>'])))
   app.get('/html', async (_q, r) => r.type('text/html; charset=utf-8').send(PAGE))
   app.get('/html-buffer', async (_q, r) => r.type('text/html').send(Buffer.from(PAGE)))
   app.get('/big', async (_q, r) => r.type('text/html').send(BIG))
@@ -80,10 +82,16 @@ async function compare (apps: [FastifyInstance, FastifyInstance], req: InjectOpt
   if (expect.profiled) assert.match(String(b.headers['server-timing']), /memory-profiling;dur=/)
 }
 
-test('JSON, text, Buffers and streams pass through byte for byte', async (t) => {
+test('JSON, text, Buffers, non-HTML streams and HTML fragment streams pass through byte for byte', async (t) => {
   const apps = await pair()
   t.after(() => Promise.all(apps.map((a) => a.close())))
-  for (const url of ['/json', '/text', '/buffer', '/stream']) await compare(apps, { url }, { injected: false, profiled: true })
+  for (const url of ['/json', '/text', '/buffer', '/stream', '/fragment-stream']) await compare(apps, { url }, { injected: false, profiled: true })
+})
+
+test('an HTML page sent as a stream gets only the snippet', async (t) => {
+  const apps = await pair()
+  t.after(() => Promise.all(apps.map((a) => a.close())))
+  await compare(apps, { url: '/html-stream' }, { injected: true, profiled: true })
 })
 
 test('HTML gets only the snippet: strings, Buffers, 10 MB pages, several </body>; fragments get nothing', async (t) => {
@@ -156,7 +164,11 @@ test('with @fastify/compress the page is injected before compression and decompr
 test('an HTML body the app already compressed is passed through untouched', async (t) => {
   const { gzipSync } = await import('node:zlib')
   const gzipped = gzipSync(PAGE)
-  const apps = await pair((app) => { app.get('/pre-gzipped', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(gzipped)) })
+  const apps = await pair((app) => {
+    app.get('/pre-gzipped', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(gzipped))
+    app.get('/pre-gzipped-stream', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(Readable.from([gzipped])))
+  })
   t.after(() => Promise.all(apps.map((a) => a.close())))
   await compare(apps, { url: '/pre-gzipped' }, { injected: false, profiled: true })
+  await compare(apps, { url: '/pre-gzipped-stream' }, { injected: false, profiled: true })
 })

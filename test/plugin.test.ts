@@ -11,7 +11,7 @@ function routes (app: import('fastify').FastifyInstance): void {
   app.get('/page', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
   app.get('/json', async () => ({ hello: 'world' }))
   app.get('/users/:id', async (req) => ({ id: (req.params as { id: string }).id }))
-  app.get('/stream', async (_req, reply) => reply.type('text/html').send(Readable.from(['<body>', 'streamed', '</body>'])))
+  app.get('/stream', async (_req, reply) => reply.type('text/plain').send(Readable.from(['<body>', 'streamed', '</body>'])))
   app.get('/timed', async (_req, reply) => reply.header('server-timing', 'db;dur=12').send({ ok: true }))
   app.get('/quiet', { config: { debugToolbar: false } }, async (_req, reply) => reply.type('text/html').send(PAGE))
 }

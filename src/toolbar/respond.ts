@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import type { MemoryWindow } from '../capture/backend.ts'
 import type { WindowCapture } from '../capture/window.ts'
@@ -87,11 +88,61 @@ export class Responder {
     }
   }
 
+  /** True for a stream whose bytes the toolbar reads to inject into: an uncompressed whole HTML page. */
+  wantsStream (reply: FastifyReply, payload: unknown): payload is Readable {
+    return this.options.inject && typeof (payload as Readable | null)?.pipe === 'function' && typeof (payload as Readable).on === 'function' &&
+      injectable(reply) && !(reply.request.method === 'HEAD')
+  }
+
+  /**
+   * Read an HTML stream up to MAX_HELD_BYTES: when it ends within them, a stream of the page, injected
+   * or not; else a stream of the same bytes, untouched, and a note in the record. Never rejects.
+   */
+  async injectStream (reply: FastifyReply, stream: Readable, m: MemoryRecord): Promise<Readable> {
+    const held: Buffer[] = []
+    let size = 0
+    return await new Promise((resolve) => {
+      const stop = (): void => {
+        stream.off('data', onData)
+        stream.off('end', onEnd)
+        stream.off('error', onError)
+        stream.pause()
+      }
+      const onData = (chunk: Buffer | string): void => {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+        held.push(bytes)
+        size += bytes.length
+        if (size <= MAX_HELD_BYTES) return
+        stop()
+        m.notes.push(`The toolbar was not injected: this HTML stream is larger than ${MAX_HELD_BYTES} bytes, the most it holds back; it went out unchanged.`)
+        resolve(replay(held, stream))
+      }
+      const onEnd = (): void => {
+        stop()
+        // Still a stream, so the response keeps its framing; inject() drops content-length if it changed the body.
+        const body = Buffer.concat(held, size)
+        let page: Buffer = body
+        try {
+          page = this.inject(reply, body, m) as Buffer
+        } catch (err) {
+          this.warnOnce('send', err, 'the toolbar failed while sending a response; the response goes out untouched')
+        }
+        const out = new PassThrough()
+        out.end(page)
+        resolve(out)
+      }
+      const onError = (err: Error): void => {
+        stop()
+        resolve(replay(held, stream, err))
+      }
+      stream.on('data', onData)
+      stream.once('end', onEnd)
+      stream.once('error', onError)
+    })
+  }
+
   private inject (reply: FastifyReply, payload: string | Buffer, m: MemoryRecord): string | Buffer {
-    // No body to put it in (304, 204, 205, an empty page) or only part of one (206).
-    const status = reply.statusCode
-    if (payload.length === 0 || status === 304 || status === 204 || status === 205 || status === 206 || status < 200) return payload
-    if (reply.getHeader('content-encoding') !== undefined || !injectableType(reply.getHeader('content-type'))) return payload
+    if (payload.length === 0 || !injectable(reply)) return payload
     const at = findInsertion(typeof payload === 'string' ? payload : payload.toString('latin1'))
     if (at < 0) {
       m.notes.push(skipReason(at))
@@ -103,4 +154,30 @@ export class Responder {
     if (reply.hasHeader('content-length')) reply.removeHeader('content-length')
     return typeof payload === 'string' ? injectIntoString(payload, snippet, at) : injectIntoBuffer(payload, snippet, at)
   }
+}
+
+/** The most of an HTML stream held back while looking for the place to inject, in bytes. */
+export const MAX_HELD_BYTES = 256 * 1024
+
+/**
+ * True when the response can take the snippet: a body that is a whole response (not 304, 204, 205
+ * or a 206 part), not compressed, HTML in an ASCII-compatible charset.
+ */
+function injectable (reply: FastifyReply): boolean {
+  const status = reply.statusCode
+  if (status === 304 || status === 204 || status === 205 || status === 206 || status < 200) return false
+  return reply.getHeader('content-encoding') === undefined && injectableType(reply.getHeader('content-type'))
+}
+
+/** A stream of the bytes already read and then the rest of `rest`; failing with `err` after them, if given. */
+function replay (held: Buffer[], rest: Readable, err?: Error): Readable {
+  const out = new PassThrough()
+  for (const chunk of held) out.write(chunk)
+  if (err !== undefined) {
+    out.destroy(err)
+    return out
+  }
+  // pipeline ends `out` with `rest`, and destroys `rest` when the response closes `out` early.
+  pipeline(rest, out, () => {})
+  return out
 }
