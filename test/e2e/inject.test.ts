@@ -151,6 +151,21 @@ describe('injection in a browser', { skip: SKIP, timeout: 400_000 }, () => {
     })
   }
 
+  test('without the Server-Timing entry (stripped by a proxy) the toolbar shows the newest record of the page', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const app = await buildApp({})
+    // Registered after the toolbar, so its onSend runs after the toolbar's.
+    app.addHook('onSend', async (request, reply) => { if (request.url === '/cached') reply.removeHeader('server-timing') })
+    apps.push(app)
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    await withPage(async (page) => {
+      const id = await openWithToolbar(page, `${base}/cached`)
+      assert.deepEqual(await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).serverTiming.length), 0)
+      await page.locator('.fdt-handle').click()
+      await page.locator('.fdt-current-url').filter({ hasText: '/cached' }).waitFor()
+      assert.match(id, /^[0-9a-f]{32}$/)
+    })
+  })
+
   test('an htmx fragment gets no script and shows up in the toolbar\'s page requests', { timeout: TEST_TIMEOUT_MS }, async () => {
     const base = await listen({})
     await withPage(async (page) => {
