@@ -55,6 +55,19 @@ test('follows a script through <!-- and <script> inside it, as the parser does',
   assert.equal(findInsertion(early), early.lastIndexOf('</body>'), 'in the escaped state </script> still ends the script')
 })
 
+test('reads comments, bogus comments and tags the way the parser ends them', () => {
+  const cases: Array<[string, string]> = [
+    ['<!doctype html><body>a<!-- x --!> <p>b</p></body>', 'a<!-- x --!> <p>b</p>X</body>'],
+    ['<!doctype html><body>a<!--></body>', 'a<!-->X</body>'],
+    ['<!doctype html><body>a<!---></body>', 'a<!--->X</body>'],
+    ['<!doctype html><body>a</ x </body>', 'a</ x </body>X'],
+    ['<!doctype html><body><p title="a>b" data-x=\'<\' class=c>x = "1 < 2"</p></body>', '<p title="a>b" data-x=\'<\' class=c>x = "1 < 2"</p>X</body>'],
+    ['<!doctype html><body><a href=x</body>>y</a></body>', '<a href=x</body>>y</a>X</body>'],
+    ['<!DOCTYPE html><BODY>a</BODY>', 'aX</BODY>']
+  ]
+  for (const [page, tail] of cases) assert.ok(injectIntoString(page, 'X').endsWith(tail), `${page} -> ${injectIntoString(page, 'X')}`)
+})
+
 test('does not append to a document that ends inside a comment, tag or script', () => {
   for (const page of ['<!doctype html><p>a<script>var s = 1', '<!doctype html><p>a<!-- x', '<!doctype html><p>a<div title="x', '<!doctype html><plaintext>a</body>']) {
     assert.equal(findInsertion(page), UNSAFE_END, page)
