@@ -6,12 +6,13 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { gunzipSync } from 'node:zlib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import compress from '@fastify/compress'
 import fastifyStatic from '@fastify/static'
 import debugToolbar from '../src/index.ts'
-import { MAX_HELD_BYTES } from '../src/toolbar/respond.ts'
+import { MAX_HELD_BYTES, MAX_HELD_MS } from '../src/toolbar/respond.ts'
 
 const SNIPPET = '<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar data-prefix="/__debug"></script>'
 
@@ -93,4 +94,25 @@ test('with @fastify/compress, registered before or after the toolbar, a static p
   assert.equal(gunzipSync(b.rawPayload).toString(), file.replace('</body>', `${SNIPPET}</body>`))
   const fragment = await toolbarFirst.inject({ url: '/fragment.html', headers: { 'accept-encoding': 'gzip' } })
   assert.equal(gunzipSync(fragment.rawPayload).toString(), readFileSync(join(dir, 'fragment.html'), 'utf8'))
+})
+
+test('an HTML stream still open after the held-back time goes out unchanged, and its record says why', async (t) => {
+  const app = Fastify()
+  await app.register(debugToolbar, { enabled: true })
+  const open = new PassThrough()
+  app.get('/progressive', async (_q, reply) => reply.type('text/html').send(open))
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.after(async () => { open.destroy(); await app.close() })
+  open.write('<!doctype html><html><body><h1>Shell</h1>')
+  const res = await fetch(`${base}/progressive`)
+  assert.equal(res.status, 200)
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  const first = await reader.read()
+  assert.equal(Buffer.from(first.value ?? []).toString(), '<!doctype html><html><body><h1>Shell</h1>', 'the bytes so far, unchanged')
+  open.end('<p>rest</p></body></html>')
+  let rest = ''
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest += Buffer.from(r.value).toString()
+  assert.equal(rest, '<p>rest</p></body></html>')
+  const record = (await app.inject(`/__debug/api/requests/${String(res.headers.get('x-debug-toolbar-id'))}`)).json()
+  assert.ok(record.memory.notes.some((n: string) => n.includes(`still open after ${MAX_HELD_MS} ms`)), JSON.stringify(record.memory.notes))
 })

@@ -95,14 +95,23 @@ export class Responder {
   }
 
   /**
-   * Read an HTML stream up to MAX_HELD_BYTES: when it ends within them, a stream of the page, injected
-   * or not; else a stream of the same bytes, untouched, and a note in the record. Never rejects.
+   * Read an HTML stream up to MAX_HELD_BYTES and MAX_HELD_MS: when it ends within them, a stream of
+   * the page, injected or not; else a stream of the same bytes, untouched, and a note in the record.
+   * Never rejects.
    */
   async injectStream (reply: FastifyReply, stream: Readable, m: MemoryRecord): Promise<Readable> {
     const held: Buffer[] = []
     let size = 0
     return await new Promise((resolve) => {
+      // A stream still open after MAX_HELD_MS (a page rendered progressively, an HTML event stream)
+      // goes out unchanged, so the toolbar never holds back its first byte for long.
+      const timer = setTimeout(() => {
+        stop()
+        m.notes.push(`The toolbar was not injected: this HTML stream was still open after ${MAX_HELD_MS} ms, the longest it holds one back; it went out unchanged.`)
+        resolve(replay(held, stream))
+      }, MAX_HELD_MS)
       const stop = (): void => {
+        clearTimeout(timer)
         stream.off('data', onData)
         stream.off('end', onEnd)
         stream.off('error', onError)
@@ -158,6 +167,8 @@ export class Responder {
 
 /** The most of an HTML stream held back while looking for the place to inject, in bytes. */
 export const MAX_HELD_BYTES = 256 * 1024
+/** The longest an HTML stream is held back, in ms. */
+export const MAX_HELD_MS = 2000
 
 /**
  * True when the response can take the snippet: a body that is a whole response (not 304, 204, 205
