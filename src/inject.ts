@@ -20,38 +20,214 @@ export function charsetOf (contentType: string): string {
   return m?.[1]?.toLowerCase() ?? 'utf-8'
 }
 
-const BODY_CLOSE = /^<\/body\s*>/i
+/** findInsertion's answer for a fragment: no doctype, `<html>`, `<body>` or `</body>` outside raw text. */
+export const NOT_A_DOCUMENT = -1
+/** findInsertion's answer for a page with no `</body>` that ends inside a comment, tag or raw-text element. */
+export const UNSAFE_END = -2
 
-/** Index of the last `</body>` (any case, optional spaces before `>`), or -1. */
-export function lastBodyClose (html: string): number {
-  let i = html.lastIndexOf('</')
-  while (i !== -1) {
-    if (BODY_CLOSE.test(html.slice(i, i + 16))) return i
-    if (i === 0) return -1
-    i = html.lastIndexOf('</', i - 1)
+/** Why a page got no snippet, for the record's notes; '' for an insertion point. */
+export function skipReason (at: number): string {
+  if (at === NOT_A_DOCUMENT) return 'The toolbar was not injected: the response is an HTML fragment (no doctype, <html> or <body>).'
+  if (at === UNSAFE_END) return 'The toolbar was not injected: the page has no </body> and ends inside a comment, tag or <script>-like element.'
+  return ''
+}
+
+/** True when `word` (lower-case letters) is at `at`, in any case. */
+function nameAt (html: string, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if ((html.charCodeAt(at + k) | 0x20) !== word.charCodeAt(k)) return false
+  return true
+}
+
+/** True for the characters that end a tag name: whitespace, `/`, `>`; and the end of the page. */
+function endsName (c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 12 || c === 13 || c === 47 || c === 62 || Number.isNaN(c)
+}
+
+/** True when an end tag `</word` (any case, then a name delimiter) is at `at`. */
+function endTagAt (html: string, at: number, word: string): boolean {
+  return html.charCodeAt(at) === 60 && html.charCodeAt(at + 1) === 47 && nameAt(html, at + 2, word) && endsName(html.charCodeAt(at + 2 + word.length))
+}
+
+/** Index of the `</name` that ends a raw-text element whose content starts at `from`, or -1. */
+function rawTextEnd (html: string, from: number, name: string): number {
+  for (let p = html.indexOf('</', from); p !== -1; p = html.indexOf('</', p + 2)) {
+    if (nameAt(html, p + 2, name) && endsName(html.charCodeAt(p + 2 + name.length))) return p
   }
   return -1
 }
 
 /**
- * Put `snippet` before the last `</body>`, or at the end when there is none. Joined rather than
+ * The same for a script, whose content may hold `<!--`: after it, a `<script` keeps a later
+ * `</script>` from ending the element until a `-->` (the parser's escaped states).
+ */
+function scriptEnd (html: string, from: number): number {
+  let p = from
+  let end = -2 // the first `</script` at or after p; -2 until searched
+  let close = -2 // the first `-->` at or after p
+  for (;;) {
+    if (end !== -1 && end < p) end = rawTextEnd(html, p, 'script')
+    const open = html.indexOf('<!--', p)
+    if (open === -1 || (end !== -1 && open > end)) return end
+    // Escaped: the dashes of `<!--` count towards its `-->`.
+    p = open + 2
+    let doubled = false
+    for (;;) {
+      if (close !== -1 && close < p) close = html.indexOf('-->', p)
+      const lt = html.indexOf('<', p)
+      if (close !== -1 && (lt === -1 || close < lt)) { p = close + 3; break }
+      if (lt === -1) return -1
+      if (endTagAt(html, lt, 'script')) {
+        if (!doubled) return lt
+        doubled = false
+        p = lt + 8
+      } else if (!doubled && nameAt(html, lt + 1, 'script') && endsName(html.charCodeAt(lt + 7))) {
+        doubled = true
+        p = lt + 7
+      } else {
+        p = lt + 1
+      }
+    }
+  }
+}
+
+/**
+ * Index of the '>' that ends the tag opened at `lt`, past quoted attribute values (which may hold
+ * '>'), or -1 when the page ends first.
+ */
+function tagEnd (html: string, lt: number): number {
+  let j = lt + 1
+  for (;;) {
+    const gt = html.indexOf('>', j)
+    if (gt === -1) return -1
+    const eq = html.indexOf('=', j)
+    if (eq === -1 || eq > gt) return gt
+    let k = eq + 1
+    let q = html.charCodeAt(k)
+    while (q === 32 || q === 9 || q === 10 || q === 12 || q === 13) q = html.charCodeAt(++k)
+    if (q === 34 || q === 39) {
+      const close = html.indexOf(q === 34 ? '"' : "'", k + 1)
+      if (close === -1) return -1
+      j = close + 1
+    } else {
+      j = k
+    }
+  }
+}
+
+/** True when a tag (start or end) opens at `lt`: `<` then a letter, or `</` then a letter. */
+function opensTag (html: string, lt: number): boolean {
+  let c = html.charCodeAt(lt + 1)
+  if (c === 47) c = html.charCodeAt(lt + 2)
+  c |= 0x20
+  return c >= 0x61 && c <= 0x7a
+}
+
+/**
+ * What can change where a parser is: a comment, doctype or other `<!`/`<?` markup, a bogus `</`, a
+ * start or end tag of an element that matters here, or a quoted attribute value holding a `<`.
+ * Everything else (text and the other tags) is skipped inside the regular expression engine.
+ */
+const MARKUP = /<(?:[!?]|\/(?![a-z])|\/?(?:script|style|textarea|title|template|xmp|iframe|noembed|noframes|noscript|plaintext|body|html|head)(?![^\t\n\f\r />]))|=[\t\n\f\r ]*(?:"[^"<]*<|'[^'<]*<)/gi
+
+/**
+ * Where the toolbar's snippet can go in an HTML page: before the last `</body>` that an HTML parser
+ * would see as a tag (not inside a comment, an attribute value, a script, style, textarea, title or
+ * template), else at the end of a page that ends in body text; NOT_A_DOCUMENT or UNSAFE_END when it
+ * must not go in. A regular expression jumps to the few places that matter (see MARKUP), so the
+ * page's ordinary tags cost no JavaScript; see docs/performance.md for what it costs.
+ */
+export function findInsertion (html: string): number {
+  const n = html.length
+  let document = false
+  let lastBody = -1
+  let templates = 0
+  let unsafe = false
+  let i = 0 // the parser is in body text (the data state) here
+  let bang = -2 // the first `--!>` at or after i, kept until passed; -1 when there is none
+  const re = MARKUP
+  for (;;) {
+    re.lastIndex = i
+    const match = re.exec(html)
+    const m = match === null ? n : match.index
+    // Inside a tag that opened after i? Then the match is part of it (an attribute): skip the tag.
+    // With no match, the same question for the end of the page.
+    let lt = m === 0 ? -1 : html.lastIndexOf('<', m - 1)
+    while (lt >= i && !opensTag(html, lt)) lt = lt === 0 ? -1 : html.lastIndexOf('<', lt - 1)
+    if (lt >= i) {
+      const end = tagEnd(html, lt)
+      if (end === -1) { unsafe = true; break }
+      if (end > m) { i = end + 1; continue }
+    }
+    if (match === null) break
+    const c = html.charCodeAt(m + 1)
+    if (html.charCodeAt(m) === 61 /* = */) { i = m + 1; continue } // a '="...<' in text
+    if (c === 33 /* ! */ && html.charCodeAt(m + 2) === 45 && html.charCodeAt(m + 3) === 45) {
+      // A comment: `<!-->` and `<!--->` end at once, else the first `-->` or `--!>`.
+      if (html.charCodeAt(m + 4) === 62) { i = m + 5; continue }
+      if (html.charCodeAt(m + 4) === 45 && html.charCodeAt(m + 5) === 62) { i = m + 6; continue }
+      const a = html.indexOf('-->', m + 4)
+      if (bang !== -1 && bang < m + 4) bang = html.indexOf('--!>', m + 4)
+      if (a === -1 && bang === -1) { unsafe = true; break }
+      i = a === -1 || (bang !== -1 && bang < a) ? bang + 4 : a + 3
+      continue
+    }
+    if (c === 33 || c === 63 /* ? */ || (c === 47 && !opensTag(html, m))) {
+      // `<!doctype ...>`, another `<!...>`, `<?...>` or `</` then not a letter: up to the first '>'.
+      if (c === 47 && html.charCodeAt(m + 2) === 62) { i = m + 3; continue } // `</>` is dropped
+      if (c === 33 && nameAt(html, m + 2, 'doctype')) document = true
+      const end = html.indexOf('>', m + 2)
+      if (end === -1) { unsafe = true; break }
+      i = end + 1
+      continue
+    }
+    const end = tagEnd(html, m)
+    if (end === -1) { unsafe = true; break }
+    i = end + 1
+    if (c === 47) {
+      if (nameAt(html, m + 2, 'body') && endsName(html.charCodeAt(m + 6))) {
+        if (templates === 0) { lastBody = m; document = true }
+      } else if (nameAt(html, m + 2, 'template') && endsName(html.charCodeAt(m + 10))) {
+        if (templates > 0) templates--
+      }
+      continue
+    }
+    const name = match[0].slice(1).toLowerCase()
+    if (name === 'body' || name === 'html' || name === 'head') {
+      document = true
+    } else if (name === 'template') {
+      templates++
+    } else if (name === 'plaintext') {
+      unsafe = true // the rest of the page is text
+      break
+    } else {
+      const close = name === 'script' ? scriptEnd(html, i) : rawTextEnd(html, i, name)
+      if (close === -1) { unsafe = true; break }
+      i = close
+    }
+  }
+  if (lastBody !== -1) return lastBody
+  if (!document) return NOT_A_DOCUMENT
+  return unsafe ? UNSAFE_END : n
+}
+
+/**
+ * Put `snippet` where findInsertion says; the page unchanged when it says not to. Joined rather than
  * concatenated: `+` makes a rope, and Fastify's `Buffer.byteLength` (for content-length) then walks
  * it on V8's slow path and flattens it, before Node flattens it again to write it. `join` copies the
  * page once into a flat string, which both then read on their fast paths: 3 µs less a 20 KB page.
  */
-export function injectIntoString (html: string, snippet: string): string {
-  const at = lastBodyClose(html)
-  return at === -1 ? [html, snippet].join('') : [html.slice(0, at), snippet, html.slice(at)].join('')
+export function injectIntoString (html: string, snippet: string, at = findInsertion(html)): string {
+  if (at < 0) return html
+  return at === html.length ? [html, snippet].join('') : [html.slice(0, at), snippet, html.slice(at)].join('')
 }
 
 /**
  * The same on bytes, for Buffer bodies in any ASCII-compatible charset: the search runs on a latin1
  * view (one character a byte) and the snippet is ASCII, so no byte of the page changes.
  */
-export function injectIntoBuffer (body: Buffer, snippet: string): Buffer {
-  const at = lastBodyClose(body.toString('latin1'))
+export function injectIntoBuffer (body: Buffer, snippet: string, at = findInsertion(body.toString('latin1'))): Buffer {
+  if (at < 0) return body
   const bytes = Buffer.from(snippet, 'latin1')
-  if (at === -1) return Buffer.concat([body, bytes])
   return Buffer.concat([body.subarray(0, at), bytes, body.subarray(at)])
 }
 
@@ -80,10 +256,13 @@ export function canInjectCharset (charset: string): boolean {
   return ASCII_COMPATIBLE.test(charset)
 }
 
-/** The script tag that loads the toolbar for one request. Every value is escaped. */
-export function toolbarSnippet (opts: { prefix: string, id: string, nonce?: string | undefined, subtitle: string, sampling?: boolean }): string {
+/**
+ * The script tag that loads the toolbar: the same bytes for every request of a page (with the same
+ * nonce), so caches and ETags keep working. The page learns its record id from Server-Timing.
+ */
+export function toolbarSnippet (opts: { prefix: string, nonce?: string | undefined, sampling?: boolean }): string {
   const nonce = opts.nonce ? ` nonce="${escapeAttribute(opts.nonce)}"` : ''
   // Without allocation sampling the toolbar leaves out its Sample switch, which would do nothing.
   const sampling = opts.sampling === false ? ' data-sampling="off"' : ''
-  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar="${escapeAttribute(opts.id)}" data-prefix="${escapeAttribute(opts.prefix)}" data-subtitle="${escapeAttribute(opts.subtitle)}"${sampling}${nonce}></script>`
+  return `<script type="module" src="${escapeAttribute(opts.prefix)}/static/toolbar.js" data-debug-toolbar data-prefix="${escapeAttribute(opts.prefix)}"${sampling}${nonce}></script>`
 }

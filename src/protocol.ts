@@ -19,5 +19,7 @@ export const SAMPLE_COOKIE = 'fdt-sample=1'
 export const SAMPLE_COOKIE_RE = /(?:^|;\s*)fdt-sample=1(?:;|\s*$)/
 /** The request header a JSON client sends the clear token in; the history page's form sends the field `token`. */
 export const TOKEN_HEADER = 'x-debug-toolbar-token'
+/** The Server-Timing entry whose `desc` is the record id of an HTML page (what the injected toolbar reads). */
+export const ID_TIMING_ENTRY = 'debug-toolbar'
 /** The response header whose entries the toolbar appends to. */
 export const SERVER_TIMING_HEADER = 'server-timing'

@@ -1,4 +1,5 @@
 import { compactBytes } from './format.ts'
+import { ID_TIMING_ENTRY } from './protocol.ts'
 
 /** The figures the header carries; sizes in bytes, times in ms. */
 export interface TimingFigures {
@@ -35,6 +36,11 @@ export function serverTimingValue (f: TimingFigures): string {
   if (f.sampling === undefined) return main
   // Part of memory-profiling's dur; the inspector sampler's includes the full GC it forces.
   return `${main}, memory-sampling;dur=${fixedMs(f.sampling.overheadMs)};desc="${f.sampling.sampler === 'inspector' ? 'inspector, forced full GC' : 'native'}"`
+}
+
+/** The entry naming an HTML page's record, for the injected toolbar; ids are hex, so nothing to quote. */
+export function idTimingEntry (id: string): string {
+  return `${ID_TIMING_ENTRY};desc="${id}"`
 }
 
 /** Append our entries to whatever Server-Timing the app already set. */

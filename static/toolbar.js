@@ -16,6 +16,8 @@ import { sparkline, sparklineLabel } from './sparkline.js'
 
 /** localStorage key remembering whether the bar is expanded ('1') or collapsed ('0'). */
 const EXPANDED_KEY = 'fdt-expanded'
+/** The Server-Timing entry naming the page's record (protocol.ts ID_TIMING_ENTRY). */
+const ID_TIMING_ENTRY = 'debug-toolbar'
 /** How long a status message stays in the bar, in ms. */
 const STATUS_MS = 8000
 /** After the page's own fetch/XHR calls, the sparkline is fetched again at most this often, in ms. */
@@ -30,22 +32,54 @@ if (script !== null && document.querySelector('fdt-toolbar') === null) {
   }
 }
 
-/** The record id of the request that served this page, '' when the tag carries none. */
-function recordIdOf (el) {
-  return el.dataset.debugToolbar ?? ''
+/**
+ * The record id and heap delta of the request that served this page, from the navigation's
+ * Server-Timing entries (the injected tag is the same for every request, so it carries neither).
+ */
+function pageTiming () {
+  const nav = performance.getEntriesByType?.('navigation')?.[0]
+  const entries = Array.isArray(nav?.serverTiming) ? nav.serverTiming : []
+  const id = entries.find((e) => e.name === ID_TIMING_ENTRY)?.description ?? ''
+  const memory = entries.find((e) => e.name === 'memory')?.description ?? ''
+  return { id, subtitle: /^heap (\S+)/.exec(memory)?.[1] ?? '' }
 }
 
-/** Read the script tag, build the UI, start watching the page's requests. */
+/**
+ * Without Server-Timing in the page (not a secure context, or a page from the browser's cache),
+ * the newest record of a GET for this URL, asked of the toolbar's API; '' when there is none.
+ */
+async function newestRecordOfPage (prefix) {
+  const list = await createClient(prefix).getJson('/api/requests', false)
+  const here = window.location.pathname + window.location.search
+  const records = Array.isArray(list) ? list.filter((r) => r?.method === 'GET') : []
+  const match = records.find((r) => r.url === here) ?? records.find((r) => String(r.url).split('?')[0] === window.location.pathname)
+  return typeof match?.id === 'string' ? match.id : ''
+}
+
+/** Read the script tag and the page's Server-Timing, build the UI, start watching the page's requests. */
 function start (el) {
+  const timing = pageTiming()
   const config = {
-    id: recordIdOf(el),
+    id: timing.id,
     prefix: el.dataset.prefix ?? '/__debug',
-    subtitle: el.dataset.subtitle ?? '',
+    subtitle: timing.subtitle,
     nonce: el.nonce ?? '',
     // The server says "off" when allocation sampling is off: the Sample switch would do nothing.
     sampling: el.dataset.sampling !== 'off'
   }
-  if (config.id === '' || pageFetch === undefined) return
+  if (pageFetch === undefined) return
+  if (config.id !== '') {
+    run(config)
+    return
+  }
+  newestRecordOfPage(config.prefix).then((id) => {
+    if (id !== '') run({ ...config, id })
+  }, (err) => {
+    console.warn('fastify-debug-toolbar: could not find this page\'s record', err)
+  })
+}
+
+function run (config) {
   const toolbar = createToolbar(config)
   watchFetch((id, url) => toolbar.observe(id, url, 'fetch'))
   watchXhr((id, url) => toolbar.observe(id, url, 'xhr'))

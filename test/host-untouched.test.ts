@@ -11,13 +11,15 @@ import debugToolbar from '../src/index.ts'
 
 const PAGE = '<!doctype html><html><body><h1>Hi</h1></body></html>'
 const BIG = '<!doctype html><html><body>' + '<p>0123456789abcdef</p>\n'.repeat(10 * 1024 * 1024 / 24) + '</body></html>'
-const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar="[0-9a-f]{32}" data-prefix="\/__debug" data-subtitle="[^"]*"><\/script>/
+const SNIPPET = /<script type="module" src="\/__debug\/static\/toolbar\.js" data-debug-toolbar data-prefix="\/__debug"><\/script>/
 
 function routes (app: FastifyInstance): void {
   app.get('/json', async () => ({ a: 1 }))
   app.get('/text', async (_q, r) => r.type('text/plain').send('plain </body> text'))
   app.get('/buffer', async (_q, r) => r.type('application/octet-stream').send(Buffer.from([0, 1, 2, 255])))
-  app.get('/stream', async (_q, r) => r.type('text/html').send(Readable.from(['<body>', 'x', '</body>'])))
+  app.get('/stream', async (_q, r) => r.type('text/plain').send(Readable.from(['<body>', 'x', '</body>'])))
+  app.get('/html-stream', async (_q, r) => r.type('text/html').send(Readable.from(['<!doctype html><body>', 'x', '</body>'])))
+  app.get('/fragment-stream', async (_q, r) => r.type('text/html').send(Readable.from(['<li>', 'x', '</li>'])))
   app.get('/html', async (_q, r) => r.type('text/html; charset=utf-8').send(PAGE))
   app.get('/html-buffer', async (_q, r) => r.type('text/html').send(Buffer.from(PAGE)))
   app.get('/big', async (_q, r) => r.type('text/html').send(BIG))
@@ -80,18 +82,38 @@ async function compare (apps: [FastifyInstance, FastifyInstance], req: InjectOpt
   if (expect.profiled) assert.match(String(b.headers['server-timing']), /memory-profiling;dur=/)
 }
 
-test('JSON, text, Buffers and streams pass through byte for byte', async (t) => {
+test('JSON, text, Buffers, non-HTML streams and HTML fragment streams pass through byte for byte', async (t) => {
   const apps = await pair()
   t.after(() => Promise.all(apps.map((a) => a.close())))
-  for (const url of ['/json', '/text', '/buffer', '/stream']) await compare(apps, { url }, { injected: false, profiled: true })
+  for (const url of ['/json', '/text', '/buffer', '/stream', '/fragment-stream']) await compare(apps, { url }, { injected: false, profiled: true })
 })
 
-test('HTML gets only the snippet: strings, Buffers, 10 MB pages, no </body>, several </body>', async (t) => {
+test('an HTML page sent as a stream gets only the snippet', async (t) => {
   const apps = await pair()
   t.after(() => Promise.all(apps.map((a) => a.close())))
-  for (const url of ['/html', '/html-buffer', '/big', '/no-body-tag', '/two-bodies']) await compare(apps, { url }, { injected: true, profiled: true })
+  await compare(apps, { url: '/html-stream' }, { injected: true, profiled: true })
+})
+
+test('HTML gets only the snippet: strings, Buffers, 10 MB pages, several </body>; fragments get nothing', async (t) => {
+  const apps = await pair()
+  t.after(() => Promise.all(apps.map((a) => a.close())))
+  for (const url of ['/html', '/html-buffer', '/big', '/two-bodies']) await compare(apps, { url }, { injected: true, profiled: true })
   const two = await apps[1].inject('/two-bodies')
-  assert.match(two.body, /^<body>a<\/body><!-- <script[^>]*><\/script><\/body> -->$/, 'the last </body> wins, even inside a comment')
+  assert.match(two.body, /^<body>a<script[^>]*><\/script><\/body><!-- <\/body> -->$/, 'the last </body> outside the comment')
+  await compare(apps, { url: '/no-body-tag' }, { injected: false, profiled: true })
+})
+
+test('a HEAD response reports exactly its GET\'s content-length, and repeated GETs get the same bytes', async (t) => {
+  const apps = await pair()
+  t.after(() => Promise.all(apps.map((a) => a.close())))
+  const get = await apps[1].inject('/html')
+  const again = await apps[1].inject('/html')
+  const head = await apps[1].inject({ method: 'HEAD', url: '/html' })
+  assert.equal(head.headers['content-length'], get.headers['content-length'])
+  assert.equal(Number(get.headers['content-length']), get.rawPayload.length)
+  assert.ok(get.rawPayload.equals(again.rawPayload), 'the same bytes for every request of a page')
+  assert.notEqual(get.headers['x-debug-toolbar-id'], again.headers['x-debug-toolbar-id'])
+  assert.match(String(get.headers['server-timing']), new RegExp(`debug-toolbar;desc="${String(get.headers['x-debug-toolbar-id'])}"`))
 })
 
 test('non-UTF-8 pages keep every byte; UTF-16 pages are left alone', async (t) => {
@@ -142,7 +164,11 @@ test('with @fastify/compress the page is injected before compression and decompr
 test('an HTML body the app already compressed is passed through untouched', async (t) => {
   const { gzipSync } = await import('node:zlib')
   const gzipped = gzipSync(PAGE)
-  const apps = await pair((app) => { app.get('/pre-gzipped', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(gzipped)) })
+  const apps = await pair((app) => {
+    app.get('/pre-gzipped', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(gzipped))
+    app.get('/pre-gzipped-stream', async (_q, r) => r.type('text/html').header('content-encoding', 'gzip').send(Readable.from([gzipped])))
+  })
   t.after(() => Promise.all(apps.map((a) => a.close())))
   await compare(apps, { url: '/pre-gzipped' }, { injected: false, profiled: true })
+  await compare(apps, { url: '/pre-gzipped-stream' }, { injected: false, profiled: true })
 })

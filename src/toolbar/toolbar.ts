@@ -14,7 +14,7 @@ import { newId } from '../id.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type ResolvedOptions } from '../options.ts'
 import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
-import type { RequestRecord } from '../record/types.ts'
+import type { MemoryRecord, RequestRecord } from '../record/types.ts'
 import { createStore, type RequestStore, type Settle } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
 import { gone, InFlight, SWEEP_MS } from './in-flight.ts'
@@ -190,6 +190,16 @@ export class Toolbar {
   private send (reply: FastifyReply, payload: unknown, state: RequestProfile, done: OnSendDone): void {
     const out = this.responder.finish(reply, payload, state)
     this.inFlight.close(state)
+    if (this.responder.wantsStream(reply, out)) {
+      // An HTML stream (e.g. a static .html file): read (a bounded part of) it first.
+      this.responder.injectStream(reply, out, state.memory as MemoryRecord).then((page) => { this.complete(reply, page, state, done) }, () => {})
+      return
+    }
+    this.complete(reply, out, state, done)
+  }
+
+  /** Let Fastify write the response, then store the record. */
+  private complete (reply: FastifyReply, out: unknown, state: RequestProfile, done: OnSendDone): void {
     done(null, out)
     // Every onSend hook after this one was synchronous when the response is already written: its
     // header block is then exactly what went out.
