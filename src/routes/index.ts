@@ -12,6 +12,7 @@ import { historyContext } from '../panels/history.ts'
 import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RequestRecord } from '../record/types.ts'
+import { kToolbarRoute } from '../route-config.ts'
 import type { RequestStore } from '../store.ts'
 import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
@@ -53,9 +54,11 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
   const token = randomBytes(32).toString('base64url')
 
-  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets included.
-  app.addHook('onRoute', function hideFromOpenApi (route) {
+  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets
+  // included; and marked as the toolbar's own, for the hooks that profile the app's requests.
+  app.addHook('onRoute', function markToolbarRoute (route) {
     route.schema = { ...route.schema, hide: true } as typeof route.schema
+    route.config = { ...route.config, [kToolbarRoute]: true } as typeof route.config
   })
 
   const checkHost = options.allow === allowLoopback
@@ -96,7 +99,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     })
   })
 
-  app.setNotFoundHandler(function toolbarNotFound (request, reply) {
+  app.setNotFoundHandler({ config: { [kToolbarRoute]: true } } as object, function toolbarNotFound (request, reply) {
     reply.code(404).send({ statusCode: 404, code: 'FST_DEBUG_TOOLBAR_NO_ROUTE', error: 'Not Found', message: `The debug toolbar has no route ${request.method} ${request.url.split('?')[0]}` })
   })
 

@@ -14,6 +14,7 @@ import { newId } from '../id.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type ResolvedOptions } from '../options.ts'
 import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
+import { kToolbarRoute } from '../route-config.ts'
 import type { RequestRecord } from '../record/types.ts'
 import { createStore, type RequestStore } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
@@ -33,7 +34,6 @@ export class Toolbar {
   /** Told of each record as it is stored (the live page's feed); empty unless a live page is open. */
   readonly recordListeners = new Set<(r: RequestRecord) => void>()
   private readonly options: ResolvedOptions
-  private readonly prefix: string
   private readonly allow: ResolvedOptions['allow']
   private readonly redactor: Redactor
   private readonly backend: MemoryBackend
@@ -47,7 +47,6 @@ export class Toolbar {
 
   constructor (options: ResolvedOptions, log: FastifyBaseLogger) {
     this.options = options
-    this.prefix = options.prefix
     this.allow = options.allow
     this.warnOnce = createWarnOnce(log)
     this.store = createStore(options.maxRequests, options.maxStoreBytes, (id) => this.finalizer.settle(id))
@@ -83,9 +82,10 @@ export class Toolbar {
 
   onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const t0 = performance.now()
-    const url = request.url
-    const prefix = this.prefix
-    if (url.startsWith(prefix) && (url.length === prefix.length || url.charCodeAt(prefix.length) === 47 /* / */ || url.charCodeAt(prefix.length) === 63 /* ? */)) {
+    const ro = request.routeOptions
+    const config = ro.config as { debugToolbar?: boolean, [kToolbarRoute]?: true }
+    // The toolbar's own routes, as the router matched them (slash and case options included).
+    if (config[kToolbarRoute] === true) {
       done()
       return
     }
@@ -96,8 +96,7 @@ export class Toolbar {
     const state = new RequestProfile(reply.raw)
     inFlight.add(state)
     ;(request as ProfiledRequest)[kProfile] = state
-    const ro = request.routeOptions
-    if ((ro.config as { debugToolbar?: boolean }).debugToolbar === false) {
+    if (config.debugToolbar === false) {
       done()
       return
     }
