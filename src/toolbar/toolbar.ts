@@ -18,7 +18,7 @@ import { kToolbarRoute } from '../route-config.ts'
 import type { RequestRecord } from '../record/types.ts'
 import { createStore, type RequestStore } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
-import { gone, InFlight, SWEEP_MS } from './in-flight.ts'
+import { gone, InFlight } from './in-flight.ts'
 import { kProfile, RequestProfile, type ProfiledRequest } from './request-profile.ts'
 import { Responder, setsRedacted } from './respond.ts'
 
@@ -91,9 +91,11 @@ export class Toolbar {
     }
     const inFlight = this.inFlight
     inFlight.arrivals++
-    if (inFlight.list.length > 0 && t0 - inFlight.sweptAtMs > SWEEP_MS) inFlight.sweep(t0)
+    // Hijacked and abandoned requests leave before this one counts the others (a few property
+    // reads a request in flight; none when nothing is).
+    if (inFlight.list.length > 0) inFlight.sweep()
     const raw = request.raw
-    const state = new RequestProfile(reply.raw)
+    const state = new RequestProfile(reply)
     inFlight.add(state)
     ;(request as ProfiledRequest)[kProfile] = state
     if (config.debugToolbar === false) {
