@@ -28,6 +28,12 @@ export interface DebugToolbarOptions {
   cpuTime?: boolean
   /** The live page (`{prefix}/`): the process sampler, its event stream and the process actions. `false` leaves the static history page. @default true */
   live?: boolean | LiveOptions
+  /**
+   * Precise-mode requests granted a second, with bursts of twice as many: each forces three full
+   * GCs, which stall every request of the app. Over the limit a request is measured without them
+   * and its record says why. @default 2
+   */
+  preciseMaxPerSecond?: number
 }
 
 // Live page options (the process sampler and its actions).
@@ -131,9 +137,10 @@ export interface ResolvedOptions {
   cpuTime: boolean
   allocations: ResolvedAllocations | false
   live: ResolvedLive | false
+  preciseMaxPerSecond: number
 }
 
-const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live'])
+const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live', 'preciseMaxPerSecond'])
 const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxPerSecond', 'maxSites'])
 
 function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
@@ -298,6 +305,7 @@ export function resolveOptions (input: DebugToolbarOptions | undefined, env: Nod
     inject: bool(o.inject, 'inject', true),
     cpuTime: bool(o.cpuTime, 'cpuTime', false),
     allocations: resolveAllocations(o.allocations),
-    live: resolveLive(o.live)
+    live: resolveLive(o.live),
+    preciseMaxPerSecond: int(o.preciseMaxPerSecond, 'preciseMaxPerSecond', 2, 1, 1000)
   }
 }

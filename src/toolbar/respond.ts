@@ -72,6 +72,7 @@ export class Responder {
           externalDelta: m.externalDelta,
           gcCount: m.gc.count,
           precise: m.precise,
+          preciseRefused: m.preciseRefused !== undefined,
           sampling: m.allocations !== undefined && 'sites' in m.allocations ? { sampler: m.allocations.sampler, overheadMs: m.allocations.overheadMs } : undefined
         })
         reply.header(SERVER_TIMING_HEADER, appTiming === undefined ? ours : appendServerTiming(appTiming, ours))

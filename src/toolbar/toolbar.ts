@@ -7,7 +7,7 @@ import { round3 } from '../capture/figures.ts'
 import { MemoryFinalizer } from '../capture/finalizer.ts'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { PreciseCollector, type PreciseMeasurement } from '../capture/precise.ts'
-import { SamplingPolicy } from '../capture/sampling-policy.ts'
+import { SamplingBudget, SamplingPolicy } from '../capture/sampling-policy.ts'
 import { WindowCapture } from '../capture/window.ts'
 import { captureHeaderBlock, captureHeaderMap, createRedactor, scanRequestHeaders, type Redactor } from '../headers.ts'
 import { newId } from '../id.ts'
@@ -24,6 +24,8 @@ import { Responder, setsRedacted } from './respond.ts'
 
 type OnSendDone = (err: null, payload: unknown) => void
 
+const PRECISE_FAILED = 'Forcing a full GC failed (see the server log), so this request was measured without precise mode.'
+
 /**
  * One registration's state and its hooks. Everything happens in onRequest and onSend (an onResponse
  * or onRequestAbort hook makes Fastify add listeners to every request; see docs/performance.md);
@@ -39,6 +41,9 @@ export class Toolbar {
   private readonly backend: MemoryBackend
   private readonly finalizer: MemoryFinalizer
   private readonly precise: PreciseCollector
+  /** Precise-mode requests granted: `preciseMaxPerSecond` a second, bursts of twice as many. */
+  private readonly preciseBudget: SamplingBudget
+  private readonly preciseOverBudget: string
   private readonly policy: SamplingPolicy
   private readonly inFlight: InFlight
   private readonly windows: WindowCapture
@@ -53,6 +58,8 @@ export class Toolbar {
     this.finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2, (id) => { this.store.revise(id) })
     this.backend = chooseBackend()
     this.precise = new PreciseCollector(this.backend)
+    this.preciseBudget = new SamplingBudget(options.preciseMaxPerSecond)
+    this.preciseOverBudget = `Over the precise-mode limit of ${options.preciseMaxPerSecond} requests a second (bursts of ${2 * options.preciseMaxPerSecond}; the preciseMaxPerSecond option): each forces full GCs that stall the whole app, so this request was measured without them.`
     this.policy = new SamplingPolicy(options.allocations, (m) => { log.warn(m) }, this.warnOnce, (holder) => {
       if (gone(holder as RequestProfile)) this.inFlight.abandon(holder as RequestProfile)
     })
@@ -120,6 +127,10 @@ export class Toolbar {
     state.remoteAddress = remoteAddress ?? ''
     state.headers = scan.headers
     state.precise = scan.precise === '1' || (scan.cookie !== undefined && PRECISE_COOKIE_RE.test(scan.cookie))
+    if (state.precise && !this.preciseBudget.take(t0)) {
+      state.precise = false
+      state.preciseRefused = this.preciseOverBudget
+    }
     state.sampleAsked = scan.sample === '1' || (scan.cookie !== undefined && SAMPLE_COOKIE_RE.test(scan.cookie))
     state.othersAtStart = inFlight.list.length - 1
     state.arrivalsAtStart = inFlight.arrivals
@@ -133,6 +144,7 @@ export class Toolbar {
       }, (err: unknown) => {
         this.warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
+        state.preciseRefused = PRECISE_FAILED
         this.windows.open(state, request)
         state.overheadMs += performance.now() - t0
         done()
