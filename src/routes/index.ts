@@ -15,11 +15,20 @@ import { summarize, type RequestRecord } from '../record/types.ts'
 import { kToolbarRoute } from '../route-config.ts'
 import type { RequestStore } from '../store.ts'
 import { liveRoutes } from './live.ts'
+import { sharedValidatorCompiler } from './validator.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
 export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
+
+let eta: Eta | undefined
+
+/** One Eta for every registration in the process, so each template is compiled once. */
+function sharedEta (): Eta {
+  eta ??= new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true })
+  return eta
+}
 
 /** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
 const VIEW = 'debugToolbarView'
@@ -33,6 +42,7 @@ const FORM = 'application/x-www-form-urlencoded'
 const FORM_BODY_LIMIT_BYTES = 1024
 
 interface IdParams { id: string }
+const panelParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] } as const
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 
@@ -60,6 +70,9 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     route.schema = { ...route.schema, hide: true } as typeof route.schema
     route.config = { ...route.config, [kToolbarRoute]: true } as typeof route.config
   })
+
+  // Compiled once a process, not once an app (see validator.ts).
+  app.setValidatorCompiler(sharedValidatorCompiler)
 
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
@@ -104,7 +117,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   await app.register(fastifyView, {
-    engine: { eta: new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true }) },
+    engine: { eta: sharedEta() },
     templates: TEMPLATES_DIR,
     propertyName: VIEW,
     production: true
@@ -194,10 +207,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   app.get<PanelRequest>('/requests/:id/panels/:panel', {
-    schema: {
-      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] },
-      querystring: sitesQuerySchema
-    }
+    schema: { params: panelParams, querystring: sitesQuerySchema }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
