@@ -90,9 +90,9 @@ export class Toolbar {
   onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const t0 = performance.now()
     const ro = request.routeOptions
-    const config = ro.config as { debugToolbar?: boolean, [kToolbarRoute]?: true }
+    const config = ro.config as { debugToolbar?: boolean, [kToolbarRoute]?: true } | undefined
     // The toolbar's own routes, as the router matched them (slash and case options included).
-    if (config[kToolbarRoute] === true) {
+    if (config?.[kToolbarRoute] === true) {
       done()
       return
     }
@@ -105,7 +105,7 @@ export class Toolbar {
     const state = new RequestProfile(reply)
     inFlight.add(state)
     ;(request as ProfiledRequest)[kProfile] = state
-    if (config.debugToolbar === false) {
+    if (config?.debugToolbar === false) {
       done()
       return
     }
