@@ -243,8 +243,8 @@ async function verify (server: Server, scenario: Scenario | undefined, options: 
     }
     if (id === null || !/^[0-9a-f]{32}$/.test(id)) problems.push(`${where}: no valid ${ID_HEADER} header (got ${JSON.stringify(id)})`)
     if (options.serverTiming !== false && !timing.includes('memory-profiling')) problems.push(`${where}: no toolbar Server-Timing entry (got ${JSON.stringify(timing)})`)
-    if (scenario?.headers?.['x-debug-toolbar-precise'] === '1' && options.serverTiming !== false && !timing.includes('precise')) {
-      problems.push(`${where}: precise mode was asked for but Server-Timing does not say "precise"`)
+    if (scenario?.headers?.['x-debug-toolbar-precise'] === '1' && options.serverTiming !== false && !timing.includes(', precise"')) {
+      problems.push(`${where}: precise mode was asked for but Server-Timing does not say "precise" (refused: ${String(timing.includes('precise refused'))})`)
     }
     const sampler = options.allocations === false ? undefined : (typeof options.allocations === 'object' && options.allocations.sampler === 'inspector' ? 'inspector' : 'native')
     if (sampler !== undefined && options.serverTiming !== false && !timing.includes('memory-sampling;dur=')) problems.push(`${where}: allocation sampling is on but Server-Timing has no memory-sampling entry (got ${JSON.stringify(timing)})`)

@@ -105,8 +105,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'precise',
-    description: 'every request asks for precise mode (x-debug-toolbar-precise: 1): two forced full GCs a request',
+    description: 'every request asks for precise mode (x-debug-toolbar-precise: 1) and gets it (preciseMaxPerSecond raised to 1000): three forced full GCs a request',
     byDefault: false,
+    pluginOptions: { preciseMaxPerSecond: 1000 },
     headers: { 'x-debug-toolbar-precise': '1' }
   },
   {

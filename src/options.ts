@@ -29,6 +29,12 @@ export interface DebugToolbarOptions {
   /** The live page (`{prefix}/`): the process sampler, its event stream and the process actions. `false` leaves the static history page. @default true */
   live?: boolean | LiveOptions
   /**
+   * Precise-mode requests granted a second, with bursts of twice as many: each forces three full
+   * GCs, which stall every request of the app. Over the limit a request is measured without them
+   * and its record says why. @default 2
+   */
+  preciseMaxPerSecond?: number
+  /**
    * Where records live: `'memory'` (a ring in this process) or `{ redis }` to share them between
    * every process of the app through Redis (needs the optional `ioredis` package). @default 'memory'
    */
@@ -173,9 +179,10 @@ export interface ResolvedOptions {
   allocations: ResolvedAllocations | false
   live: ResolvedLive | false
   store: ResolvedStore
+  preciseMaxPerSecond: number
 }
 
-const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live', 'store'])
+const KNOWN = new Set(['enabled', 'prefix', 'allow', 'maxRequests', 'maxStoreBytes', 'redact', 'serverTiming', 'inject', 'cpuTime', 'allocations', 'live', 'store', 'preciseMaxPerSecond'])
 const KNOWN_ALLOCATIONS = new Set(['sampler', 'intervalBytes', 'stackDepth', 'requests', 'maxPerSecond', 'maxSites'])
 
 function oneOf<T extends string> (value: unknown, name: string, fallback: T, allowed: readonly T[]): T {
@@ -341,6 +348,7 @@ export function resolveOptions (input: DebugToolbarOptions | undefined, env: Nod
     cpuTime: bool(o.cpuTime, 'cpuTime', false),
     allocations: resolveAllocations(o.allocations),
     live: resolveLive(o.live),
-    store: resolveStore(o.store)
+    store: resolveStore(o.store),
+    preciseMaxPerSecond: int(o.preciseMaxPerSecond, 'preciseMaxPerSecond', 2, 1, 1000)
   }
 }

@@ -4,6 +4,12 @@ export interface DebugToolbarRouteConfig {
   debugToolbar?: boolean
 }
 
+/**
+ * Set in the route config of every one of the toolbar's own routes (its 404 handler included), so
+ * the hooks know them as the router matched them, whatever its slash and case options.
+ */
+export const kToolbarRoute = Symbol('fastify-debug-toolbar.route')
+
 declare module 'fastify' {
   // Declaration merging: `config: { debugToolbar: 'nope' }` on a route fails to typecheck.
   interface FastifyContextConfig extends DebugToolbarRouteConfig {}

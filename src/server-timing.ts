@@ -11,6 +11,8 @@ export interface TimingFigures {
   externalDelta: number
   gcCount: number
   precise: boolean
+  /** Precise mode was asked for and refused (e.g. over `preciseMaxPerSecond`). */
+  preciseRefused?: boolean
   /** The allocation sampler's share of the overhead, when this request was sampled. */
   sampling?: { sampler: 'native' | 'inspector', overheadMs: number }
 }
@@ -32,7 +34,7 @@ function signed (n: number): string {
  * reported later complete the stored record.
  */
 export function serverTimingValue (f: TimingFigures): string {
-  const main = `memory-profiling;dur=${fixedMs(f.overheadMs)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : ''}"`
+  const main = `memory-profiling;dur=${fixedMs(f.overheadMs)}, memory;desc="heap ${signed(f.heapUsedDelta)}, peak ${signed(f.peakDelta)}, alloc ${compactBytes(f.allocatedBytes)}, ext ${signed(f.externalDelta)}, gc ${f.gcCount}${f.precise ? ', precise' : f.preciseRefused === true ? ', precise refused' : ''}"`
   if (f.sampling === undefined) return main
   // Part of memory-profiling's dur; the inspector sampler's includes the full GC it forces.
   return `${main}, memory-sampling;dur=${fixedMs(f.sampling.overheadMs)};desc="${f.sampling.sampler === 'inspector' ? 'inspector, forced full GC' : 'native'}"`

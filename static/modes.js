@@ -14,7 +14,7 @@ const MODES = {
     label: 'Precise',
     title: 'Precise mode: applies to the next request; forces three full GCs per request (about 5 ms each on a small heap)',
     description: 'Applies to the next request: forces full GCs before and after it (two before, one after) so the heap delta is what it retained. Costs three forced GCs, about 5 ms each on a small heap.',
-    on: 'Precise mode on from the next request: it costs three forced GCs (about 5 ms each on a small heap) per request, and the heap delta becomes retained bytes.',
+    on: 'Precise mode on from the next request: it costs three forced GCs (about 5 ms each on a small heap) per request, and the heap delta becomes retained bytes. The server grants it to a few requests a second (preciseMaxPerSecond); one over the limit is measured without it and its Memory panel says so.',
     off: 'Precise mode off from the next request.'
   },
   sample: {

@@ -67,18 +67,22 @@ const GC_KINDS: ReadonlyArray<GcEventRecord['kind']> = ['minor', 'major', 'incre
 const LOOP_RESOLUTION_MS = 20
 
 /** A ring of float64 columns, oldest at `head`. */
+const NO_ROWS = new Float64Array(0)
+
 class Columns {
-  readonly cols: Float64Array[]
+  /** Empty until the first push: a registration whose live page is never opened allocates none of it. */
+  cols: Float64Array[]
   readonly capacity: number
   head = 0
   count = 0
 
   constructor (width: number, capacity: number) {
     this.capacity = capacity
-    this.cols = Array.from({ length: width }, () => new Float64Array(capacity))
+    this.cols = Array.from({ length: width }, () => NO_ROWS)
   }
 
   push (values: readonly number[]): void {
+    if (this.cols[0] === NO_ROWS) this.cols = this.cols.map(() => new Float64Array(this.capacity))
     const slot = (this.head + this.count) % this.capacity
     for (let c = 0; c < this.cols.length; c++) (this.cols[c] as Float64Array)[slot] = values[c] as number
     if (this.count < this.capacity) this.count++

@@ -63,11 +63,19 @@ interface InspectorNode {
 
 interface InspectorProfile { head: InspectorNode, samples: Array<{ size: number, nodeId: number }> }
 
+let nativeHeap: NativeHeap | Error | undefined
+
+/** @datadog/pprof's heap profiler, loaded once a process (or why it cannot be). */
+function loadNativeHeap (): NativeHeap | Error {
+  nativeHeap ??= requireNativeHeap()
+  return nativeHeap
+}
+
 /**
  * Load @datadog/pprof's heap profiler (an optional dependency with prebuilt binaries): the heap
  * module, or the reason it is unavailable.
  */
-function loadNativeHeap (): NativeHeap | Error {
+function requireNativeHeap (): NativeHeap | Error {
   try {
     const require = createRequire(import.meta.url)
     const pprof = require('@datadog/pprof') as { heap?: NativeHeap }

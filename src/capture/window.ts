@@ -15,6 +15,8 @@ import type { Sampling, SamplingPolicy, SamplingSlot } from './sampling-policy.t
  */
 export class WindowState implements SamplingSlot {
   precise: boolean
+  /** Why precise mode was asked for and not used, if it was. */
+  preciseRefused: string | undefined
   sampleAsked: boolean
   sampling: Sampling
   profile: AllocationProfile | undefined
@@ -35,6 +37,7 @@ export class WindowState implements SamplingSlot {
 
   constructor () {
     this.precise = false
+    this.preciseRefused = undefined
     this.sampleAsked = false
     this.sampling = undefined
     this.profile = undefined
@@ -178,6 +181,7 @@ export class WindowCapture {
     const notes = this.startupNotes.length === 0 ? [] : [...this.startupNotes]
     if (w.failed === true) notes.push(`The memory backend "${this.backend.id}" failed for this request (see the server log): its heap and external figures are missing and read as 0.`)
     state.memory = this.finalizer.build(this.backend.id, w, overlapping, state.overheadMs, state.precise, notes, gcs)
+    if (state.preciseRefused !== undefined) state.memory.preciseRefused = state.preciseRefused
     if (state.sampling !== undefined) state.memory.allocations = this.policy.collect(state, state.memory.gc.count)
     return state.memory
   }

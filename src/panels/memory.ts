@@ -80,6 +80,7 @@ export function memoryNotes (r: RequestRecord): string[] {
   if (m.overlapping > 0) {
     notes.push(`These figures include ${m.overlapping} concurrent request${m.overlapping === 1 ? '' : 's'}: the heap is shared by the whole process, so every figure here counts their allocations too.`)
   }
+  if (m.preciseRefused !== undefined) notes.push(`Precise mode was asked for and refused. ${m.preciseRefused}`)
   if (m.precise) {
     notes.push(`Precise mode: a full GC was forced before and after this request, so the heap delta is what it retained. The forced GCs are included in the overhead (${ms(m.overheadMs)}) and are not counted as this request's GCs.`)
   } else if (m.heapUsedDelta > 0) {
@@ -125,7 +126,7 @@ export const memoryPanel: Panel<MemoryContext> = {
         { label: 'GCs', value: `${m.gc.count} (${ms(m.gc.pauseMs)} paused)`, hint: 'garbage collections that started inside the window' },
         { label: 'Concurrent requests', value: String(m.overlapping), hint: 'other requests in flight at some point during this one' },
         { label: 'Toolbar overhead', value: ms(m.overheadMs), hint: m.precise ? 'includes the two forced GCs of precise mode' : 'time this plugin spent on the request' },
-        { label: 'Mode', value: m.precise ? 'precise (forced GC at start and end)' : 'always-on (no forced GC)' }
+        { label: 'Mode', value: m.precise ? 'precise (forced GC at start and end)' : m.preciseRefused !== undefined ? 'always-on (precise mode refused: see the notes)' : 'always-on (no forced GC)' }
       ],
       gcRows,
       gcMore: Math.max(0, m.gc.count - gcRows.length),

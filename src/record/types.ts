@@ -47,6 +47,8 @@ export interface MemoryRecord {
   overheadMs: number
   /** Forced GC at start and end: heapUsedDelta is then retained bytes. */
   precise: boolean
+  /** Why precise mode, asked for, was not used (over `preciseMaxPerSecond`, forced GC unavailable); absent otherwise. */
+  preciseRefused?: string
   /** False until every GC inside the window has been accounted for (they are reported asynchronously). */
   final: boolean
   /** Things the reader must know: a backend that was unavailable, a truncated GC list. */

@@ -51,8 +51,12 @@ export function sampledIds (records: readonly RequestRecord[]): Map<string, numb
 }
 
 /** The d3-flame-graph package's dist/ folder (a dependency: resolved wherever npm put it). */
+let vendorDir: string | undefined
+
 function vendorRoot (): string {
-  return join(dirname(createRequire(import.meta.url).resolve('d3-flame-graph/package.json')), 'dist')
+  // Resolved once a process.
+  vendorDir ??= join(dirname(createRequire(import.meta.url).resolve('d3-flame-graph/package.json')), 'dist')
+  return vendorDir
 }
 
 interface Deps {

@@ -12,17 +12,27 @@ import { historyContext } from '../panels/history.ts'
 import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
+import { kToolbarRoute } from '../route-config.ts'
 import type { RequestStore } from '../store.ts'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { heapUsedNow, trackedGcsSince } from '../capture/process-sampler.ts'
 import { heapLine } from '../record/heap-readings.ts'
 import { parseLiveQuery, type LiveQuerystring } from '../record/filter.ts'
 import { liveRoutes } from './live.ts'
+import { sharedValidatorCompiler } from './validator.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
 export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
+
+let eta: Eta | undefined
+
+/** One Eta for every registration in the process, so each template is compiled once. */
+function sharedEta (): Eta {
+  eta ??= new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true })
+  return eta
+}
 
 /** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
 const VIEW = 'debugToolbarView'
@@ -38,6 +48,7 @@ const SPARKLINE_SPAN_MS = 60_000
 const FORM_BODY_LIMIT_BYTES = 1024
 
 interface IdParams { id: string }
+const panelParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] } as const
 interface PanelParams { id: string, panel: string }
 interface PanelRequest { Params: PanelParams, Querystring: SitesQuerystring }
 
@@ -59,10 +70,15 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Random per registration (one app, one process): state-changing routes need it besides a same-origin Origin.
   const token = randomBytes(32).toString('base64url')
 
-  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets included.
-  app.addHook('onRoute', function hideFromOpenApi (route) {
+  // Kept out of the app's API documents (@fastify/swagger reads `schema.hide`), static assets
+  // included; and marked as the toolbar's own, for the hooks that profile the app's requests.
+  app.addHook('onRoute', function markToolbarRoute (route) {
     route.schema = { ...route.schema, hide: true } as typeof route.schema
+    route.config = { ...route.config, [kToolbarRoute]: true } as typeof route.config
   })
+
+  // Compiled once a process, not once an app (see validator.ts).
+  app.setValidatorCompiler(sharedValidatorCompiler)
 
   const checkHost = options.allow === allowLoopback
   app.addHook('onRequest', async function guard (request) {
@@ -102,12 +118,12 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     })
   })
 
-  app.setNotFoundHandler(function toolbarNotFound (request, reply) {
+  app.setNotFoundHandler({ config: { [kToolbarRoute]: true } } as object, function toolbarNotFound (request, reply) {
     reply.code(404).send({ statusCode: 404, code: 'FST_DEBUG_TOOLBAR_NO_ROUTE', error: 'Not Found', message: `The debug toolbar has no route ${request.method} ${request.url.split('?')[0]}` })
   })
 
   await app.register(fastifyView, {
-    engine: { eta: new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true }) },
+    engine: { eta: sharedEta() },
     templates: TEMPLATES_DIR,
     propertyName: VIEW,
     production: true
@@ -213,10 +229,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   app.get<PanelRequest>('/requests/:id/panels/:panel', {
-    schema: {
-      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, panel: { type: 'string', maxLength: 32 } }, required: ['id', 'panel'] },
-      querystring: sitesQuerySchema
-    }
+    schema: { params: panelParams, querystring: sitesQuerySchema }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)

@@ -89,8 +89,12 @@ interface Client {
   send: (event: string, data: unknown) => void
 }
 
+let vendorDir: string | undefined
+
 function vendorRoot (): string {
-  return join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
+  // Resolved once a process.
+  vendorDir ??= join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
+  return vendorDir
 }
 
 /** Add the live routes to the toolbar's routes scope. */

@@ -1,16 +1,15 @@
 import type { SamplingPolicy } from '../capture/sampling-policy.ts'
 import type { RequestProfile } from './request-profile.ts'
 
-/** How often (ms, at most) the in-flight list is checked for requests that will never reach onSend. */
-export const SWEEP_MS = 100
-
 /**
- * A request that will never reach onSend: the client went away (the response is destroyed with
- * its socket), or the reply was hijacked and ended. (The request stream itself is destroyed as
- * soon as a body has been read, so it says nothing here.)
+ * A request that will never reach onSend: the reply was hijacked (a hand-written event stream, an
+ * upgraded WebSocket) or has ended, or the client went away (the response is destroyed with its
+ * socket). (The request stream itself is destroyed as soon as a body has been read, so it says
+ * nothing here.)
  */
 export function gone (p: RequestProfile): boolean {
-  return p.res === null || p.res.destroyed || p.res.writableEnded
+  const reply = p.reply
+  return reply === null || reply.sent || reply.raw.destroyed
 }
 
 /**
@@ -21,8 +20,6 @@ export class InFlight {
   readonly list: RequestProfile[] = []
   /** Requests that arrived (not counting the toolbar's own routes). */
   arrivals = 0
-  /** When the last sweep ran, performance.now() ms. */
-  sweptAtMs = 0
   private readonly policy: SamplingPolicy
 
   constructor (policy: SamplingPolicy) {
@@ -45,7 +42,7 @@ export class InFlight {
       last.slot = p.slot
     }
     p.slot = -1
-    p.res = null
+    p.reply = null
   }
 
   /** Close a request that will not be measured: give back the sampler, store nothing. */
@@ -56,8 +53,7 @@ export class InFlight {
   }
 
   /** Close the in-flight requests that will never reach onSend. */
-  sweep (now: number): void {
-    this.sweptAtMs = now
+  sweep (): void {
     const list = this.list
     for (let i = list.length - 1; i >= 0; i--) {
       const p = list[i] as RequestProfile

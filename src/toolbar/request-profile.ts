@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { WindowState } from '../capture/window.ts'
 import { NO_HEADERS, type StoredHeaders } from '../headers.ts'
 
@@ -18,8 +17,8 @@ export class RequestProfile extends WindowState {
   open: boolean
   /** Measured, headed and stored (allowed client, route not opted out). */
   profiled: boolean
-  /** The response while in flight, for the sweep; null once closed. */
-  res: ServerResponse | null
+  /** The reply while in flight, for the sweep; null once closed. */
+  reply: FastifyReply | null
   /** Index in the in-flight list, -1 once closed. */
   slot: number
   id: string
@@ -27,11 +26,11 @@ export class RequestProfile extends WindowState {
   remoteAddress: string
   headers: StoredHeaders
 
-  constructor (res: ServerResponse) {
+  constructor (reply: FastifyReply) {
     super()
     this.open = true
     this.profiled = false
-    this.res = res
+    this.reply = reply
     this.slot = -1
     this.id = ''
     this.route = ''

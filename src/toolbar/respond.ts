@@ -74,6 +74,7 @@ export class Responder {
           externalDelta: m.externalDelta,
           gcCount: m.gc.count,
           precise: m.precise,
+          preciseRefused: m.preciseRefused !== undefined,
           sampling: m.allocations !== undefined && 'sites' in m.allocations ? { sampler: m.allocations.sampler, overheadMs: m.allocations.overheadMs } : undefined
         })
         reply.header(SERVER_TIMING_HEADER, appendServerTiming(appTiming, page ? `${ours}, ${idTimingEntry(state.id)}` : ours))

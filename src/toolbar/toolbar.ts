@@ -7,21 +7,24 @@ import { round3 } from '../capture/figures.ts'
 import { MemoryFinalizer } from '../capture/finalizer.ts'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { PreciseCollector, type PreciseMeasurement } from '../capture/precise.ts'
-import { SamplingPolicy } from '../capture/sampling-policy.ts'
+import { SamplingBudget, SamplingPolicy } from '../capture/sampling-policy.ts'
 import { WindowCapture } from '../capture/window.ts'
 import { captureHeaderBlock, captureHeaderMap, createRedactor, scanRequestHeaders, type Redactor } from '../headers.ts'
 import { newId } from '../id.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type ResolvedOptions } from '../options.ts'
 import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
+import { kToolbarRoute } from '../route-config.ts'
 import type { MemoryRecord, RequestRecord } from '../record/types.ts'
 import { createStore, type RequestStore, type Settle } from '../store.ts'
 import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
-import { gone, InFlight, SWEEP_MS } from './in-flight.ts'
+import { gone, InFlight } from './in-flight.ts'
 import { kProfile, RequestProfile, type ProfiledRequest } from './request-profile.ts'
 import { Responder, setsRedacted } from './respond.ts'
 
 type OnSendDone = (err: null, payload: unknown) => void
+
+const PRECISE_FAILED = 'Forcing a full GC failed (see the server log), so this request was measured without precise mode.'
 
 /**
  * One registration's state and its hooks. Everything happens in onRequest and onSend (an onResponse
@@ -33,12 +36,14 @@ export class Toolbar {
   /** Told of each record as it is stored (the live page's feed); empty unless a live page is open. */
   readonly recordListeners = new Set<(r: RequestRecord) => void>()
   private readonly options: ResolvedOptions
-  private readonly prefix: string
   private readonly allow: ResolvedOptions['allow']
   private readonly redactor: Redactor
   private readonly backend: MemoryBackend
   private readonly finalizer: MemoryFinalizer
   private readonly precise: PreciseCollector
+  /** Precise-mode requests granted: `preciseMaxPerSecond` a second, bursts of twice as many. */
+  private readonly preciseBudget: SamplingBudget
+  private readonly preciseOverBudget: string
   private readonly policy: SamplingPolicy
   private readonly inFlight: InFlight
   private readonly windows: WindowCapture
@@ -48,7 +53,6 @@ export class Toolbar {
   /** `makeStore` builds a shared store (e.g. Redis) instead of the in-memory ring. */
   constructor (options: ResolvedOptions, log: FastifyBaseLogger, makeStore?: (settle: Settle) => RequestStore) {
     this.options = options
-    this.prefix = options.prefix
     this.allow = options.allow
     this.warnOnce = createWarnOnce(log)
     const settle: Settle = async (id) => { await this.finalizer.settle(id) }
@@ -56,6 +60,8 @@ export class Toolbar {
     this.finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2, (id) => { this.store.revise(id) })
     this.backend = chooseBackend()
     this.precise = new PreciseCollector(this.backend)
+    this.preciseBudget = new SamplingBudget(options.preciseMaxPerSecond)
+    this.preciseOverBudget = `Over the precise-mode limit of ${options.preciseMaxPerSecond} requests a second (bursts of ${2 * options.preciseMaxPerSecond}; the preciseMaxPerSecond option): each forces full GCs that stall the whole app, so this request was measured without them.`
     this.policy = new SamplingPolicy(options.allocations, (m) => { log.warn(m) }, this.warnOnce, (holder) => {
       if (gone(holder as RequestProfile)) this.inFlight.abandon(holder as RequestProfile)
     })
@@ -85,21 +91,23 @@ export class Toolbar {
 
   onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const t0 = performance.now()
-    const url = request.url
-    const prefix = this.prefix
-    if (url.startsWith(prefix) && (url.length === prefix.length || url.charCodeAt(prefix.length) === 47 /* / */ || url.charCodeAt(prefix.length) === 63 /* ? */)) {
+    const ro = request.routeOptions
+    const config = ro.config as { debugToolbar?: boolean, [kToolbarRoute]?: true } | undefined
+    // The toolbar's own routes, as the router matched them (slash and case options included).
+    if (config?.[kToolbarRoute] === true) {
       done()
       return
     }
     const inFlight = this.inFlight
     inFlight.arrivals++
-    if (inFlight.list.length > 0 && t0 - inFlight.sweptAtMs > SWEEP_MS) inFlight.sweep(t0)
+    // Hijacked and abandoned requests leave before this one counts the others (a few property
+    // reads a request in flight; none when nothing is).
+    if (inFlight.list.length > 0) inFlight.sweep()
     const raw = request.raw
-    const state = new RequestProfile(reply.raw)
+    const state = new RequestProfile(reply)
     inFlight.add(state)
     ;(request as ProfiledRequest)[kProfile] = state
-    const ro = request.routeOptions
-    if ((ro.config as { debugToolbar?: boolean }).debugToolbar === false) {
+    if (config?.debugToolbar === false) {
       done()
       return
     }
@@ -121,6 +129,10 @@ export class Toolbar {
     state.remoteAddress = remoteAddress ?? ''
     state.headers = scan.headers
     state.precise = scan.precise === '1' || (scan.cookie !== undefined && PRECISE_COOKIE_RE.test(scan.cookie))
+    if (state.precise && !this.preciseBudget.take(t0)) {
+      state.precise = false
+      state.preciseRefused = this.preciseOverBudget
+    }
     state.sampleAsked = scan.sample === '1' || (scan.cookie !== undefined && SAMPLE_COOKIE_RE.test(scan.cookie))
     state.othersAtStart = inFlight.list.length - 1
     state.arrivalsAtStart = inFlight.arrivals
@@ -134,6 +146,7 @@ export class Toolbar {
       }, (err: unknown) => {
         this.warnOnce('precise', err, 'precise mode failed (forced GC unavailable); measuring without it')
         state.precise = false
+        state.preciseRefused = PRECISE_FAILED
         this.windows.open(state, request)
         state.overheadMs += performance.now() - t0
         done()
