@@ -151,7 +151,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   function available (): void {
     if (!down) return
     down = false
-    log.info(`fastify-debug-toolbar: the Redis store answers again; writing the ${pending.length} records that waited${dropped > 0 ? ` (${dropped} older ones were dropped)` : ''}`)
+    log.info(`fastify-debug-toolbar: the Redis store answers again; the records that waited are written${dropped > 0 ? ` (${dropped} older ones were dropped meanwhile)` : ''}`)
     dropped = 0
   }
 
