@@ -21,3 +21,5 @@ export const SAMPLE_COOKIE_RE = /(?:^|;\s*)fdt-sample=1(?:;|\s*$)/
 export const TOKEN_HEADER = 'x-debug-toolbar-token'
 /** The response header whose entries the toolbar appends to. */
 export const SERVER_TIMING_HEADER = 'server-timing'
+/** The request header a leak test's own calls carry (the run's ticket): not recorded, not counted as in flight. */
+export const LEAK_TEST_HEADER = 'x-debug-toolbar-leak-test'

@@ -13,6 +13,9 @@ import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RequestRecord } from '../record/types.ts'
 import type { RequestStore } from '../store.ts'
+import { createLeakTestStore, type LeakTestStore } from '../leak-test-store.ts'
+import { LeakTicket } from '../leak/ticket.ts'
+import { leakTestRoutes } from './leak-tests.ts'
 import { liveRoutes } from './live.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
 
@@ -42,6 +45,12 @@ export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | '
   live?: ResolvedOptions['live']
   /** Where the toolbar tells of each stored record (the live page's feed). */
   recordListeners?: Set<(r: RequestRecord) => void>
+  /** The running leak test's ticket, which the toolbar's onRequest hook reads. @default a ticket nothing reads */
+  leakTicket?: LeakTicket
+  /** Requests of the app in flight right now (a leak test refuses to start above 0). @default none counted */
+  inFlight?: () => number
+  /** Where leak tests are kept. @default the last 20 */
+  leakTests?: LeakTestStore
 }
 
 /**
@@ -143,6 +152,19 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token
     if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
   }
+
+  // Leak tests: start, progress, cancel, downloads and the report page (src/routes/leak-tests.ts).
+  const leakTests = options.leakTests ?? createLeakTestStore()
+  await leakTestRoutes(app, {
+    prefix: options.prefix,
+    tests: leakTests,
+    ticket: options.leakTicket ?? new LeakTicket(),
+    inFlight: options.inFlight ?? (() => 0),
+    lookup,
+    sameOrigin,
+    checkToken,
+    render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data)
+  })
 
   // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
   // app's own parser for the type (e.g. @fastify/formbody) is replaced here and nowhere else.

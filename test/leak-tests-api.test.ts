@@ -1,0 +1,211 @@
+// Leak tests from the toolbar's JSON API: POST {prefix}/api/leak-tests (same-origin Origin and the
+// token), progress and report, cancel, downloads, the report page, and the coded refusals.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import { appWithToolbar } from './helpers.ts'
+
+const HOST = '127.0.0.1:3000'
+const ORIGIN = 'http://127.0.0.1:3000'
+const API = '/__debug/api/leak-tests'
+
+/** What the leaking route keeps: one named instance a call. */
+class RetainedWidget {
+  readonly values = new Array<number>(2000).fill(1.5)
+}
+const widgets: RetainedWidget[] = []
+
+async function leakApp (): Promise<FastifyInstance> {
+  return await appWithToolbar({}, (a) => {
+    a.get('/keep', async function keepWidget () {
+      widgets.push(new RetainedWidget())
+      return { ok: true }
+    })
+    a.get('/nothing', async () => ({ ok: true }))
+    a.get('/private', async (request, reply) => {
+      if (request.headers.authorization !== 'Bearer s3cret-value') return await reply.code(401).send({ error: 'no' })
+      return { ok: true }
+    })
+    a.post('/orders', async () => ({ ok: true }))
+  })
+}
+
+async function tokenOf (app: FastifyInstance): Promise<string> {
+  const page = await app.inject({ url: '/__debug/', headers: { host: HOST } })
+  const m = /name="token" value="([A-Za-z0-9_-]+)"/.exec(page.body)
+  assert.ok(m !== null, 'the history page carries the token')
+  return m[1] as string
+}
+
+function post (url: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}): InjectOptions {
+  return { method: 'POST', url, headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/json', ...(token === undefined ? {} : { 'x-debug-toolbar-token': token }), ...headers }, payload: JSON.stringify(body) }
+}
+
+interface TestJson { id: string, status: string, error?: string, route?: string, progress?: { phase: string }, report?: Record<string, any> }
+
+/** Poll the test until it has ended (no fixed sleep: a busy machine only makes it take longer). */
+async function finished (app: FastifyInstance, id: string): Promise<TestJson> {
+  for (;;) {
+    const res = await app.inject({ url: `${API}/${id}`, headers: { host: HOST } })
+    assert.equal(res.statusCode, 200, res.body)
+    const t = res.json() as TestJson
+    if (t.status !== 'running') return t
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+test('a leak test started through the API reports the leak, its type and site, and is downloadable; its calls are not recorded', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  const res = await app.inject(post(API, token, { method: 'GET', url: '/keep', calls: 20 }))
+  assert.equal(res.statusCode, 202, res.body)
+  const started = res.json() as { id: string, url: string, page: string, status: string }
+  assert.equal(started.status, 'running')
+  assert.equal(started.url, `${API}/${started.id}`)
+  assert.equal(started.page, `/__debug/leak-tests/${started.id}`)
+
+  const done = await finished(app, started.id)
+  assert.equal(done.status, 'done', done.error)
+  assert.equal(done.route, '/keep')
+  const report = done.report as Record<string, any>
+  assert.equal(report.verdict, 'leak', report.summary)
+  assert.equal(report.calls, 20)
+  // The widget's array of 2000 doubles is the largest; the widget itself is listed too, once a call.
+  assert.equal(report.types[0].name, 'Array')
+  const widget = report.types.find((x: { name: string }) => x.name === 'RetainedWidget')
+  assert.ok(widget !== undefined, `RetainedWidget among ${report.types.map((x: { name: string }) => x.name).join(', ')}`)
+  assert.ok(Math.abs(widget.countPerCall - 1) <= 0.1, `one RetainedWidget a call, got ${widget.countPerCall}`)
+  assert.ok(report.types[0].retainers.join(' ').includes('widgets'), `the retainer path names the holder: ${report.types[0].retainers.join(' ← ')}`)
+  assert.ok(report.sites.some((s: { functionName: string }) => s.functionName === 'keepWidget'), 'the leaking function is a retained site')
+  assert.equal(report.overlapping, 0)
+  assert.ok(!report.notes.some((n: string) => n.includes('record it keeps of every call')), 'no note about toolbar records: the calls are not recorded')
+
+  // None of the run's calls is in the history.
+  const list = (await app.inject({ url: '/__debug/api/requests', headers: { host: HOST } })).json() as Array<{ url: string }>
+  assert.equal(list.filter((r) => r.url === '/keep').length, 0)
+
+  const json = await app.inject({ url: `${started.url}/report.json`, headers: { host: HOST } })
+  assert.equal(json.statusCode, 200)
+  assert.match(String(json.headers['content-disposition']), /attachment; filename="leak-test-[0-9a-f]+\.json"/)
+  assert.equal(json.json().summary, report.summary)
+  for (const which of ['before', 'after']) {
+    const snap = await app.inject({ url: `${started.url}/${which}.heapsnapshot`, headers: { host: HOST } })
+    assert.equal(snap.statusCode, 200)
+    assert.equal(snap.headers['content-type'], 'application/octet-stream')
+    assert.equal(Number(snap.headers['content-length']), snap.rawPayload.length)
+    assert.match(snap.rawPayload.subarray(0, 40).toString(), /^\{"snapshot":/)
+  }
+  const listed = (await app.inject({ url: API, headers: { host: HOST } })).json() as Array<{ id: string, verdict: string }>
+  assert.deepEqual(listed.map((e) => [e.id, e.verdict]), [[started.id, 'leak']])
+
+  const page = await app.inject({ url: started.page, headers: { host: HOST } })
+  assert.equal(page.statusCode, 200)
+  assert.match(page.body, /data-verdict="leak"/)
+  assert.match(page.body, /<code data-type-name>RetainedWidget<\/code>/)
+  assert.match(page.body, /widgets/)
+  assert.match(page.body, /<polyline class="fdt-heap-line fdt-leak-readings" points="[\d.,\s]+">/)
+  assert.match(page.body, /before\.heapsnapshot/)
+  assert.doesNotMatch(page.body, /style=|<script>/, 'no inline style or script')
+})
+
+test('headers given for a run are used and never stored', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  const res = await app.inject(post(API, token, { method: 'GET', url: '/private', headers: { authorization: 'Bearer s3cret-value' }, calls: 5, snapshots: false }))
+  assert.equal(res.statusCode, 202, res.body)
+  const done = await finished(app, res.json().id)
+  assert.equal(done.status, 'done', done.error)
+  assert.deepEqual(done.report?.statusCodes, { 200: 5 + done.report?.warmupCalls + 5 }, 'every call passed the check')
+  const body = (await app.inject({ url: `${API}/${done.id}`, headers: { host: HOST } })).body
+  assert.doesNotMatch(body, /s3cret/)
+  assert.doesNotMatch((await app.inject({ url: `${API}/${done.id}/report.json`, headers: { host: HOST } })).body, /s3cret/)
+  const snap = await app.inject({ url: `${API}/${done.id}/before.heapsnapshot`, headers: { host: HOST } })
+  assert.equal(snap.statusCode, 409, 'no snapshot kept when they were turned off')
+  assert.equal(snap.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_STATE')
+})
+
+test('bad leak test requests get coded 4xx errors', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  const cases: Array<[string, InjectOptions, number, string]> = [
+    ['no token', post(API, undefined, { url: '/nothing' }), 403, 'FST_DEBUG_TOOLBAR_BAD_TOKEN'],
+    ['another origin', post(API, token, { url: '/nothing' }, { origin: 'http://evil.example' }), 403, 'FST_DEBUG_TOOLBAR_BAD_ORIGIN'],
+    ['too few calls', post(API, token, { url: '/nothing', calls: 4 }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['too many calls', post(API, token, { url: '/nothing', calls: 501 }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['calls not an integer', post(API, token, { url: '/nothing', calls: '30' }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['no url', post(API, token, { method: 'GET' }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['an absolute url', post(API, token, { url: 'http://example.com/' }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['the toolbar itself', post(API, token, { url: '/__debug/api/requests' }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['an unknown method', post(API, token, { method: 'BREW', url: '/nothing' }), 400, 'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST'],
+    ['an unknown request id', post(API, token, { requestId: 'f'.repeat(32) }), 404, 'FST_DEBUG_TOOLBAR_NOT_FOUND'],
+    ['an unknown test', { url: `${API}/${'0'.repeat(32)}`, headers: { host: HOST } }, 404, 'FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST'],
+    ['cancelling an unknown test', post(`${API}/${'0'.repeat(32)}/cancel`, token, {}), 404, 'FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST']
+  ]
+  for (const [what, req, status, code] of cases) {
+    const res = await app.inject(req)
+    assert.equal(res.statusCode, status, `${what}: ${res.body}`)
+    assert.equal(res.json().code, code, what)
+  }
+  assert.deepEqual((await app.inject({ url: API, headers: { host: HOST } })).json(), [], 'nothing started')
+
+  // The page repeats only GET and HEAD.
+  const made = await app.inject({ method: 'POST', url: '/orders', headers: { host: HOST } })
+  const id = String(made.headers['x-debug-toolbar-id'])
+  const res = await app.inject(post(API, token, { requestId: id }))
+  assert.equal(res.statusCode, 405, res.body)
+  assert.equal(res.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD')
+})
+
+test('one leak test at a time: a second start is refused (409) until the first is cancelled', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  const first = await app.inject(post(API, token, { url: '/nothing', calls: 500, snapshots: false }))
+  assert.equal(first.statusCode, 202, first.body)
+  const id = first.json().id as string
+  const second = await app.inject(post(API, token, { url: '/nothing', calls: 5 }))
+  assert.equal(second.statusCode, 409, second.body)
+  assert.equal(second.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY')
+  const cancel = await app.inject(post(`${API}/${id}/cancel`, token, {}))
+  assert.equal(cancel.statusCode, 200, cancel.body)
+  const ended = await finished(app, id)
+  assert.equal(ended.status, 'cancelled')
+  const again = await app.inject(post(`${API}/${id}/cancel`, token, {}))
+  assert.equal(again.statusCode, 409)
+  assert.equal(again.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_STATE')
+  const page = await app.inject({ url: `/__debug/leak-tests/${id}`, headers: { host: HOST } })
+  assert.match(page.body, /was cancelled/)
+  const third = await app.inject(post(API, token, { url: '/nothing', calls: 5, snapshots: false }))
+  assert.equal(third.statusCode, 202, 'a new test starts once the first has ended')
+  await finished(app, third.json().id)
+})
+
+test('a leak test refuses to start while a request of the app is in flight', async (t) => {
+  let release: () => void = () => {}
+  const app = await appWithToolbar({}, (a) => {
+    a.get('/slow', async () => { await new Promise<void>((resolve) => { release = resolve }); return { ok: true } })
+    a.get('/nothing', async () => ({ ok: true }))
+  })
+  t.after(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+  const token = await tokenOf(app)
+  const pending = fetch(`http://127.0.0.1:${port}/slow`)
+  // Wait until the slow request has reached its handler.
+  while (true) {
+    const res = await app.inject(post(API, token, { url: '/nothing', calls: 5, snapshots: false }))
+    if (res.statusCode === 409) {
+      assert.equal(res.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY')
+      assert.match(res.json().message, /1 other request is in flight/)
+      break
+    }
+    assert.equal(res.statusCode, 202, res.body)
+    await finished(app, res.json().id)
+  }
+  release()
+  await pending
+})
