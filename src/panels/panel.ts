@@ -13,6 +13,8 @@ export interface PanelEnv {
   sampled?: ReadonlyMap<string, number>
   /** True on the standalone request page (no toolbar script): forms submit to it. @default false */
   page?: boolean
+  /** The token of state-changing routes (the Memory panel's *Test for leaks* button sends it). @default none: no button */
+  token?: string
 }
 
 /** Panels never touch Fastify or backends: input is data, output is data. The template is `templates/<id>.eta`. */

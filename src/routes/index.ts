@@ -137,7 +137,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
     const list = await store.list()
-    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page }
+    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, token }
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).

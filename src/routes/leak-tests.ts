@@ -244,7 +244,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     }
     start(entry, inject, page)
     reply.code(202)
-    return { id: entry.id, status: entry.status, ...links(entry), ...(page === undefined ? {} : { ticket: pageTickets.get(entry.id) ?? '', header: LEAK_TEST_HEADER, step: `${prefix}/api/leak-tests/${entry.id}/step` }) }
+    return { id: entry.id, status: entry.status, ...links(entry), ...(page === undefined ? {} : { request: entry.request, ticket: pageTickets.get(entry.id) ?? '', header: LEAK_TEST_HEADER, step: `${prefix}/api/leak-tests/${entry.id}/step` }) }
   })
 
   app.get('/api/leak-tests', async function listLeakTests () {
