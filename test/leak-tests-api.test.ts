@@ -209,3 +209,60 @@ test('a leak test refuses to start while a request of the app is in flight', asy
   release()
   await pending
 })
+
+test('the Routes view lists every route with its figures and last leak test, and starts a test from a form', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  for (let i = 0; i < 3; i++) await app.inject({ url: `/nothing?i=${i}`, headers: { host: HOST } })
+  await app.inject({ method: 'POST', url: '/orders', headers: { host: HOST } })
+  await app.inject({ url: '/missing', headers: { host: HOST } })
+
+  const view = async (): Promise<string> => {
+    const res = await app.inject({ url: '/__debug/?view=routes', headers: { host: HOST } })
+    assert.equal(res.statusCode, 200)
+    return res.body
+  }
+  let body = await view()
+  const row = (key: string): string => {
+    const m = new RegExp(`<tr data-route="${key}">([\\s\\S]*?)</tr>`).exec(body)
+    assert.ok(m !== null, `a row for ${key}`)
+    return m[1] as string
+  }
+  assert.match(row('GET /nothing'), /data-col="requests">3</)
+  assert.match(row('GET /nothing'), /<td class="fdt-num">[\d.]+ (?:ms|µs|s)<\/td>/)
+  assert.match(row('GET /nothing'), /name="url" value="\/nothing\?i=2"/, 'the newest URL is the one a test repeats')
+  assert.match(row('GET /nothing'), /<span class="fdt-muted">none<\/span>/)
+  assert.match(row('POST /orders'), /data-col="requests">1</)
+  assert.doesNotMatch(row('POST /orders'), /<form/, 'only GET routes get the action')
+  assert.match(row('GET /missing'), /no route matched/)
+  assert.doesNotMatch(row('GET /missing'), /<form/)
+
+  // The form: token and fields, no JavaScript; a 303 to the report page.
+  const started = await app.inject({ method: 'POST', url: API, headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token, method: 'GET', url: '/nothing?i=2', calls: '5', snapshots: 'false' }).toString() })
+  assert.equal(started.statusCode, 303, started.body)
+  const location = String(started.headers.location)
+  assert.match(location, /^\/__debug\/leak-tests\/[0-9a-f]{32}$/)
+  const done = await finished(app, location.split('/').pop() as string)
+  assert.equal(done.status, 'done', done.error)
+  assert.equal(done.route, '/nothing')
+  body = await view()
+  assert.match(row('GET /nothing'), new RegExp(`<a href="${location}" data-verdict="no-leak">no leak found`))
+  assert.match(row('GET /nothing'), /data-col="requests">3</, 'the test\'s calls are not counted')
+
+  const noToken = await app.inject({ method: 'POST', url: API, headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'url=/nothing' })
+  assert.equal(noToken.statusCode, 403)
+})
+
+test('the Memory panel has a Test for leaks button with the token on GET requests, disabled on other methods', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const token = await tokenOf(app)
+  const get = await app.inject({ url: '/nothing', headers: { host: HOST } })
+  const panel = await app.inject({ url: `/__debug/requests/${String(get.headers['x-debug-toolbar-id'])}/panels/memory`, headers: { host: HOST } })
+  assert.match(panel.body, new RegExp(`data-fdt-leak data-request-id="${String(get.headers['x-debug-toolbar-id'])}" data-token="${token}"`))
+  assert.match(panel.body, /<button type="button" class="fdt-button" data-action="leak-test">Test for leaks<\/button>/)
+  const posted = await app.inject({ method: 'POST', url: '/orders', headers: { host: HOST } })
+  const postPanel = await app.inject({ url: `/__debug/requests/${String(posted.headers['x-debug-toolbar-id'])}/panels/memory`, headers: { host: HOST } })
+  assert.match(postPanel.body, /data-action="leak-test" disabled title="The page repeats only GET and HEAD requests; test a POST through POST \/__debug\/api\/leak-tests\."/)
+})

@@ -9,6 +9,7 @@ import { crossSite } from '../headers.ts'
 import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
 import { PANELS, findPanel } from '../panels/index.ts'
 import { historyContext } from '../panels/history.ts'
+import { routeRows } from '../panels/routes.ts'
 import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RequestRecord } from '../record/types.ts'
@@ -227,6 +228,11 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Full pages: the history (for API-only apps) and one request with every panel.
 
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
+    if ((request.query as { view?: unknown }).view === 'routes') {
+      const records = await store.list()
+      const rows = routeRows(records.map(summarize), sampledIds(records), leakTests.latestByRoute(), options.prefix)
+      return (reply as ViewReply)[VIEW]('page-routes', { rows, prefix: options.prefix, count: records.length, maxRequests: options.maxRequests, token })
+    }
     const liveCtx = live?.page(request.query as Record<string, string>)
     const list = (await store.list()).map(summarize)
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, token, live: liveCtx })

@@ -18,7 +18,7 @@ import { MAX_CALLS, MIN_CALLS } from '../leak/options.ts'
 import { leakTestRunning, runLeakTest, type LeakDriver } from '../leak/run.ts'
 import type { LeakTicket } from '../leak/ticket.ts'
 import { leakTestContext } from '../panels/leak-test.ts'
-import { LEAK_TEST_HEADER } from '../protocol.ts'
+import { LEAK_TEST_HEADER, TOKEN_HEADER } from '../protocol.ts'
 import type { RequestRecord } from '../record/types.ts'
 
 /** What the leak-test routes need from the toolbar's routes scope. */
@@ -127,6 +127,17 @@ interface StartBody {
   snapshots?: unknown
 }
 
+/** A form's text fields as the JSON body would have them. */
+function fromForm (body: unknown): StartBody {
+  if (body === null || typeof body !== 'object') return {}
+  const { token: _token, calls, snapshots, ...rest } = body as Record<string, unknown>
+  return {
+    ...rest,
+    ...(calls === undefined || calls === '' ? {} : { calls: /^\d+$/.test(String(calls)) ? Number(calls) : calls }),
+    ...(snapshots === undefined ? {} : { snapshots: snapshots === 'true' || snapshots === 'on' })
+  }
+}
+
 /** A test as clients see it: everything but where its files are. */
 export function publicEntry (e: LeakTestEntry): Omit<LeakTestEntry, 'snapshotDir'> {
   const { snapshotDir: _dir, ...rest } = e
@@ -208,7 +219,9 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
 
   app.post<{ Body: StartBody }>('/api/leak-tests', { onRequest: deps.sameOrigin }, async function startLeakTest (request, reply) {
     deps.checkToken(request)
-    const body = request.body
+    // The Routes view's form (fields are text; it gets a 303 to the report page), or JSON.
+    const form = request.headers[TOKEN_HEADER] === undefined
+    const body = form ? fromForm(request.body) : request.body
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new FST_DEBUG_TOOLBAR_BAD_LEAK_TEST('body', 'expected a JSON object such as {"method":"GET","url":"/users","calls":30}')
     const calls = body.calls ?? 30
     if (typeof calls !== 'number' || !Number.isInteger(calls) || calls < MIN_CALLS || calls > MAX_CALLS) throw new FST_DEBUG_TOOLBAR_BAD_LEAK_TEST('calls', `expected an integer from ${MIN_CALLS} to ${MAX_CALLS}, got ${JSON.stringify(calls)}`)
@@ -243,6 +256,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
       entry = { id: newId(), status: 'running', source: 'api', request: { method, url }, calls, snapshots, startedAt: Date.now() }
     }
     start(entry, inject, page)
+    if (form) return reply.redirect(links(entry).page, 303)
     reply.code(202)
     return { id: entry.id, status: entry.status, ...links(entry), ...(page === undefined ? {} : { request: entry.request, ticket: pageTickets.get(entry.id) ?? '', header: LEAK_TEST_HEADER, step: `${prefix}/api/leak-tests/${entry.id}/step` }) }
   })
