@@ -8,7 +8,6 @@
 import { h, messageOf, responseError } from './dom.js'
 
 const PHASES = { 'warm-up': 'warm-up call', calls: 'call', snapshot: 'heap snapshot', sampling: 'sampler call', analysis: 'analysing the snapshots' }
-const TOKEN_HEADER = 'x-debug-toolbar-token'
 
 /** Running tests by their container, so that Cancel finds its test. */
 const running = new WeakMap()
@@ -19,27 +18,29 @@ const running = new WeakMap()
  */
 export async function startLeakTest (container, { prefix, fetchFn }) {
   if (running.has(container)) return
-  const token = container.getAttribute('data-token') ?? ''
+  // The request's leak-test key starts a test of this request only; the run's ticket then authorises its steps.
+  const key = container.getAttribute('data-key') ?? ''
   const requestId = container.getAttribute('data-request-id') ?? ''
   const button = container.querySelector('[data-action="leak-test"]')
   const cancel = container.querySelector('[data-action="leak-cancel"]')
   const status = container.querySelector('[data-leak-status]')
   const say = (...parts) => { status?.replaceChildren(...parts) }
   const post = async (url, body, extra = {}) => {
-    const res = await fetchFn(url, { method: 'POST', credentials: 'same-origin', cache: 'no-store', headers: { 'content-type': 'application/json', accept: 'application/json', [TOKEN_HEADER]: token, ...extra }, body: JSON.stringify(body) })
+    const res = await fetchFn(url, { method: 'POST', credentials: 'same-origin', cache: 'no-store', headers: { 'content-type': 'application/json', accept: 'application/json', ...extra }, body: JSON.stringify(body) })
     if (!res.ok) throw await responseError(res)
     return res.json()
   }
-  const state = { id: undefined, post }
+  const state = { id: undefined, post, marked: {} }
   running.set(container, state)
   if (button !== null) button.disabled = true
   if (cancel !== null) cancel.hidden = false
   say('Starting the leak test…')
   try {
-    const started = await post(`${prefix}/api/leak-tests`, { requestId })
-    state.id = started.id
+    const started = await post(`${prefix}/api/leak-tests`, { requestId, key })
     const { method, url } = started.request
     const marked = { [started.header]: started.ticket }
+    state.id = started.id
+    state.marked = marked
     let last
     for (;;) {
       const answer = await post(started.step, last === undefined ? {} : { status: last }, marked)
@@ -67,7 +68,7 @@ export async function startLeakTest (container, { prefix, fetchFn }) {
 export async function cancelLeakTest (container, { prefix }) {
   const state = running.get(container)
   if (state?.id === undefined) return
-  await state.post(`${prefix}/api/leak-tests/${encodeURIComponent(state.id)}/cancel`, {})
+  await state.post(`${prefix}/api/leak-tests/${encodeURIComponent(state.id)}/cancel`, {}, state.marked)
 }
 
 function progressText (p) {

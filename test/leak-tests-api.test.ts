@@ -78,7 +78,9 @@ test('a leak test started through the API reports the leak, its type and site, a
   assert.ok(widget !== undefined, `RetainedWidget among ${report.types.map((x: { name: string }) => x.name).join(', ')}`)
   assert.ok(Math.abs(widget.countPerCall - 1) <= 0.1, `one RetainedWidget a call, got ${widget.countPerCall}`)
   assert.ok(report.types[0].retainers.join(' ').includes('widgets'), `the retainer path names the holder: ${report.types[0].retainers.join(' ← ')}`)
-  assert.ok(report.sites.some((s: { functionName: string }) => s.functionName === 'keepWidget'), 'the leaking function is a retained site')
+  // The array is allocated in the widget's field initializer, called from the leaking route.
+  const top = report.sites[0] as { functionName: string, url: string, stack: Array<{ functionName: string }> }
+  assert.ok(top.url.endsWith('leak-tests-api.test.ts') && top.stack.some((f) => f.functionName === 'keepWidget'), `the top retained site is in the leaking route: ${JSON.stringify(top)}`)
   assert.equal(report.overlapping, 0)
   assert.ok(!report.notes.some((n: string) => n.includes('record it keeps of every call')), 'no note about toolbar records: the calls are not recorded')
 
@@ -254,15 +256,97 @@ test('the Routes view lists every route with its figures and last leak test, and
   assert.equal(noToken.statusCode, 403)
 })
 
-test('the Memory panel has a Test for leaks button with the token on GET requests, disabled on other methods', async (t) => {
+test('the Memory panel has a Test for leaks button with a key for that request only, disabled on other methods', async (t) => {
   const app = await leakApp()
   t.after(() => app.close())
   const token = await tokenOf(app)
   const get = await app.inject({ url: '/nothing', headers: { host: HOST } })
+  const other = await app.inject({ url: '/nothing', headers: { host: HOST } })
   const panel = await app.inject({ url: `/__debug/requests/${String(get.headers['x-debug-toolbar-id'])}/panels/memory`, headers: { host: HOST } })
-  assert.match(panel.body, new RegExp(`data-fdt-leak data-request-id="${String(get.headers['x-debug-toolbar-id'])}" data-token="${token}"`))
+  assert.ok(!panel.body.includes(token), 'the panel, shown inside the app\'s pages, does not carry the token')
+  const m = new RegExp(`data-fdt-leak data-request-id="${String(get.headers['x-debug-toolbar-id'])}" data-key="([A-Za-z0-9_-]+)"`).exec(panel.body)
+  assert.ok(m !== null, 'the button carries the request\'s key')
   assert.match(panel.body, /<button type="button" class="fdt-button" data-action="leak-test">Test for leaks<\/button>/)
+  // The key starts a test of its own request only.
+  const wrong = await app.inject(post(API, undefined, { requestId: String(other.headers['x-debug-toolbar-id']), key: m[1] }))
+  assert.equal(wrong.statusCode, 403, wrong.body)
+  assert.equal(wrong.json().code, 'FST_DEBUG_TOOLBAR_BAD_TOKEN')
+  const noKeyForApi = await app.inject(post(API, undefined, { url: '/nothing', key: m[1] }))
+  assert.equal(noKeyForApi.statusCode, 403, 'the key does not start API tests')
   const posted = await app.inject({ method: 'POST', url: '/orders', headers: { host: HOST } })
   const postPanel = await app.inject({ url: `/__debug/requests/${String(posted.headers['x-debug-toolbar-id'])}/panels/memory`, headers: { host: HOST } })
   assert.match(postPanel.body, /data-action="leak-test" disabled title="The page repeats only GET and HEAD requests; test a POST through POST \/__debug\/api\/leak-tests\."/)
+})
+
+test('a page-driven test: the server asks for each call through the step answers, and reports what the calls kept', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const visit = await app.inject({ url: '/keep', headers: { host: HOST } })
+  const requestId = String(visit.headers['x-debug-toolbar-id'])
+  const panel = await app.inject({ url: `/__debug/requests/${requestId}/panels/memory`, headers: { host: HOST } })
+  const key = (/data-key="([A-Za-z0-9_-]+)"/.exec(panel.body) as RegExpExecArray)[1] as string
+  const res = await app.inject(post(API, undefined, { requestId, key, calls: 10, snapshots: false }))
+  assert.equal(res.statusCode, 202, res.body)
+  const started = res.json() as { id: string, ticket: string, header: string, step: string, request: { method: string, url: string } }
+  assert.deepEqual(started.request, { method: 'GET', url: '/keep' })
+  assert.equal(started.header, 'x-debug-toolbar-leak-test')
+  assert.match(started.ticket, /^[A-Za-z0-9_-]{32}$/)
+
+  const noTicket = await app.inject(post(started.step, undefined, {}))
+  assert.equal(noTicket.statusCode, 409)
+  assert.equal(noTicket.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_STATE')
+
+  // The page's loop, over real connections as a browser's fetch makes them.
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const marked = { [started.header]: started.ticket }
+  let status: number | undefined
+  let calls = 0
+  let answer: { action: string }
+  for (;;) {
+    const step = await fetch(`${base}${started.step}`, { method: 'POST', headers: { origin: base, 'content-type': 'application/json', ...marked }, body: JSON.stringify(status === undefined ? {} : { status }) })
+    assert.equal(step.status, 200)
+    answer = await step.json() as { action: string }
+    if (answer.action !== 'call') break
+    const call = await fetch(`${base}${started.request.url}`, { headers: marked })
+    await call.arrayBuffer()
+    status = call.status
+    calls++
+  }
+  assert.equal(answer.action, 'done')
+  const done = await finished(app, started.id)
+  assert.equal(done.status, 'done', done.error)
+  const report = done.report as Record<string, any>
+  assert.equal(calls, report.warmupCalls + 10 + 10, 'warm-up, measured calls and the sampler\'s pass, each made by the page')
+  assert.equal(report.verdict, 'leak', `${report.summary as string}: ${JSON.stringify(report.heap.afterCallBytes.map((b: number, i: number, a: number[]) => i === 0 ? 0 : b - (a[i - 1] as number)))}`)
+  assert.deepEqual(report.statusCodes, { 200: calls })
+  const list = (await app.inject({ url: '/__debug/api/requests', headers: { host: HOST } })).json() as Array<{ url: string }>
+  assert.equal(list.filter((r) => r.url === '/keep').length, 1, 'only the first visit is recorded')
+  // Once ended, a step says so; the ticket no longer marks requests.
+  const after = await app.inject(post(started.step, undefined, {}, marked))
+  assert.equal(after.json().action, 'done')
+  await app.inject({ url: '/keep', headers: { host: HOST, ...marked } })
+  const list2 = (await app.inject({ url: '/__debug/api/requests', headers: { host: HOST } })).json() as Array<{ url: string }>
+  assert.equal(list2.filter((r) => r.url === '/keep').length, 2)
+})
+
+test('a page-driven test is cancelled with its ticket, and its pending step answers cancelled', async (t) => {
+  const app = await leakApp()
+  t.after(() => app.close())
+  const visit = await app.inject({ url: '/nothing', headers: { host: HOST } })
+  const requestId = String(visit.headers['x-debug-toolbar-id'])
+  const panel = await app.inject({ url: `/__debug/requests/${requestId}/panels/memory`, headers: { host: HOST } })
+  const key = (/data-key="([A-Za-z0-9_-]+)"/.exec(panel.body) as RegExpExecArray)[1] as string
+  const started = (await app.inject(post(API, undefined, { requestId, key, calls: 500, snapshots: false }))).json() as { id: string, ticket: string, header: string, step: string }
+  const marked = { [started.header]: started.ticket }
+  const first = (await app.inject(post(started.step, undefined, {}, marked))).json() as { action: string }
+  assert.equal(first.action, 'call')
+  const pending = app.inject(post(started.step, undefined, { status: 200 }, marked))
+  const cancel = await app.inject(post(`${API}/${started.id}/cancel`, undefined, {}, marked))
+  assert.equal(cancel.statusCode, 200, cancel.body)
+  // Either the pending step was answered with the next call before the cancel, or with cancelled.
+  const answer = (await pending).json() as { action: string }
+  assert.ok(['call', 'cancelled'].includes(answer.action), answer.action)
+  const ended = await finished(app, started.id)
+  assert.equal(ended.status, 'cancelled')
+  assert.equal((await app.inject(post(started.step, undefined, {}, marked))).json().action, 'cancelled')
 })

@@ -31,7 +31,7 @@ export interface MemoryContext {
   picture: HeapPicture | undefined
   /** The "Allocation sites" section: sampled, skipped (and why) or off. */
   allocations: AllocationsView
-  /** The *Test for leaks* button; absent where no token is given. */
+  /** The *Test for leaks* button; absent where no leak-test key is given. */
   leakTest: LeakTestButton | undefined
 }
 
@@ -97,15 +97,16 @@ export function memoryNotes (r: RequestRecord): string[] {
 /** The *Test for leaks* button: the page repeats GET and HEAD requests itself; other methods go through the API. */
 export interface LeakTestButton {
   requestId: string
-  token: string
+  /** Starts a leak test of this request only (see PanelEnv.leakKey). */
+  key: string
   /** Why the button is disabled, when it is. */
   disabled?: string
 }
 
 function leakTestButton (r: RequestRecord, env: PanelEnv): LeakTestButton | undefined {
-  if (env.token === undefined) return undefined
+  if (env.leakKey === undefined) return undefined
   const disabled = r.method === 'GET' || r.method === 'HEAD' ? undefined : `The page repeats only GET and HEAD requests; test a ${r.method} through POST ${env.prefix}/api/leak-tests.`
-  return { requestId: r.id, token: env.token, ...(disabled === undefined ? {} : { disabled }) }
+  return { requestId: r.id, key: env.leakKey(r.id), ...(disabled === undefined ? {} : { disabled }) }
 }
 
 /** The Memory panel: what the request did to the heap and outside it. */

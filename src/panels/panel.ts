@@ -13,8 +13,11 @@ export interface PanelEnv {
   sampled?: ReadonlyMap<string, number>
   /** True on the standalone request page (no toolbar script): forms submit to it. @default false */
   page?: boolean
-  /** The token of state-changing routes (the Memory panel's *Test for leaks* button sends it). @default none: no button */
-  token?: string
+  /**
+   * A record's leak-test key: lets the Memory panel's *Test for leaks* button start a test of that
+   * one request, and nothing else (the token stays off the app's pages). @default none: no button
+   */
+  leakKey?: (id: string) => string
 }
 
 /** Panels never touch Fastify or backends: input is data, output is data. The template is `templates/<id>.eta`. */

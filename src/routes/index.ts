@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
@@ -138,7 +138,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
     const list = await store.list()
-    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, token }
+    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, leakKey }
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
@@ -154,6 +154,11 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
   }
 
+  /** A record's leak-test key (PanelEnv.leakKey): an HMAC of its id under the token. */
+  function leakKey (id: string): string {
+    return createHmac('sha256', token).update(`leak-test:${id}`).digest('base64url')
+  }
+
   // Leak tests: start, progress, cancel, downloads and the report page (src/routes/leak-tests.ts).
   const leakTests = options.leakTests ?? createLeakTestStore()
   await leakTestRoutes(app, {
@@ -164,6 +169,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     lookup,
     sameOrigin,
     checkToken,
+    checkLeakKey: (id, given) => tokenMatches(given, leakKey(id)),
     render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data)
   })
 

@@ -10,8 +10,10 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions } from 'fastify'
-import { FST_DEBUG_TOOLBAR_BAD_LEAK_TEST, FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY, FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD, FST_DEBUG_TOOLBAR_LEAK_TEST_STATE, FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST } from '../errors.ts'
+import { gcTracker } from '../capture/gc-tracker.ts'
+import { FST_DEBUG_TOOLBAR_BAD_LEAK_TEST, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY, FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD, FST_DEBUG_TOOLBAR_LEAK_TEST_STATE, FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST } from '../errors.ts'
 import { newId } from '../id.ts'
 import type { LeakTestEntry, LeakTestStore } from '../leak-test-store.ts'
 import { MAX_CALLS, MIN_CALLS } from '../leak/options.ts'
@@ -32,6 +34,8 @@ export interface LeakTestRoutesDeps {
   lookup: (id: string) => Promise<RequestRecord>
   sameOrigin: (request: FastifyRequest) => Promise<void>
   checkToken: (request: FastifyRequest) => void
+  /** Whether `given` is the leak-test key of stored request `id` (PanelEnv.leakKey). */
+  checkLeakKey: (id: string, given: unknown) => boolean
   render: (reply: FastifyReply, page: string, data: object) => FastifyReply
 }
 
@@ -119,6 +123,7 @@ interface Active { id: string, controller: AbortController, page?: PageDriver }
 
 interface StartBody {
   requestId?: unknown
+  key?: unknown
   method?: unknown
   url?: unknown
   headers?: unknown
@@ -174,16 +179,21 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     ticket.value = value
     ticket.route = undefined
     if (entry.snapshots) entry.snapshotDir = mkdtempSync(join(tmpdir(), 'fastify-debug-toolbar-leak-'))
-    const driver: LeakDriver = {
-      unrecorded: true,
-      isOwn: (m) => (m as { request?: { headers?: Record<string, unknown> } }).request?.headers?.[LEAK_TEST_HEADER] === value,
-      ...(page === undefined ? {} : { call: page.call })
-    }
     const marked: InjectOptions = { ...request, headers: { ...request.headers, [LEAK_TEST_HEADER]: value } }
-    tests.add(entry)
     // The app is serving already, and avvio refuses ready() on an encapsulated instance from inside a
     // request: the runner gets this scope with a ready() that resolves at once (inject is shared).
     const serving = Object.create(app, { ready: { value: async () => app } }) as FastifyInstance
+    const driver: LeakDriver = {
+      unrecorded: true,
+      isOwn: (m) => (m as { request?: { headers?: Record<string, unknown> } }).request?.headers?.[LEAK_TEST_HEADER] === value,
+      // The toolbar's GC tracker keeps every GC for a while: forgetting the run's own before each
+      // call keeps them out of the readings (docs/leaks.md).
+      call: async () => {
+        gcTracker.forget(performance.now())
+        return page === undefined ? (await serving.inject(marked)).statusCode : await page.call()
+      }
+    }
+    tests.add(entry)
     // The page sends the ticket back with every call and step; the entry never holds it.
     if (page !== undefined) pageTickets.set(entry.id, value)
     runLeakTest(serving, marked, {
@@ -218,9 +228,13 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   })
 
   app.post<{ Body: StartBody }>('/api/leak-tests', { onRequest: deps.sameOrigin }, async function startLeakTest (request, reply) {
-    deps.checkToken(request)
+    // The Memory panel's button brings the request's key instead of the token, which stays off the app's pages.
+    const json = request.body as StartBody | null
+    const byKey = typeof json === 'object' && json !== null && typeof json.requestId === 'string' && json.key !== undefined && request.headers[TOKEN_HEADER] === undefined
+    if (!byKey) deps.checkToken(request)
+    else if (!deps.checkLeakKey(json.requestId as string, json.key)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
     // The Routes view's form (fields are text; it gets a 303 to the report page), or JSON.
-    const form = request.headers[TOKEN_HEADER] === undefined
+    const form = !byKey && request.headers[TOKEN_HEADER] === undefined
     const body = form ? fromForm(request.body) : request.body
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new FST_DEBUG_TOOLBAR_BAD_LEAK_TEST('body', 'expected a JSON object such as {"method":"GET","url":"/users","calls":30}')
     const calls = body.calls ?? 30
@@ -271,8 +285,10 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   })
 
   app.post<{ Params: { id: string } }>('/api/leak-tests/:id/cancel', { onRequest: deps.sameOrigin }, async function cancelLeakTest (request) {
-    deps.checkToken(request)
     const e = find(request.params.id)
+    // The token, or the ticket of a page-driven test (the page that started it holds no token).
+    const ticketValue = pageTickets.get(e.id)
+    if (ticketValue === undefined || request.headers[LEAK_TEST_HEADER] !== ticketValue) deps.checkToken(request)
     if (e.status !== 'running' || active?.id !== e.id) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `it is ${e.status}, not running`)
     const reason = new Error('cancelled')
     active.controller.abort(reason)
@@ -280,8 +296,8 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     return { id: e.id, status: 'cancelling' }
   })
 
+  // Authorised by the run's ticket, given only to the page that started the test.
   app.post<{ Params: { id: string }, Body: { status?: unknown } | null }>('/api/leak-tests/:id/step', { onRequest: deps.sameOrigin }, async function pageStep (request) {
-    deps.checkToken(request)
     const e = find(request.params.id)
     if (e.source !== 'page') throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, 'it repeats its request in process; only a page-driven test takes steps')
     if (e.status !== 'running' || active?.page === undefined || active.id !== e.id) return { action: e.status === 'running' ? 'failed' : e.status, progress: e.progress }
