@@ -169,6 +169,9 @@ test('one leak test at a time: a second start is refused (409) until the first i
   const first = await app.inject(post(API, token, { url: '/nothing', calls: 500, snapshots: false }))
   assert.equal(first.statusCode, 202, first.body)
   const id = first.json().id as string
+  const running = await app.inject({ url: `/__debug/leak-tests/${id}`, headers: { host: HOST } })
+  assert.match(running.body, /<p class="fdt-leak-progress" role="status" data-leak-progress>Running: /)
+  assert.match(running.body, /<script type="module" src="\/__debug\/static\/leak-report\.js"><\/script>/, 'the page follows the progress with its static module')
   const second = await app.inject(post(API, token, { url: '/nothing', calls: 5 }))
   assert.equal(second.statusCode, 409, second.body)
   assert.equal(second.json().code, 'FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY')

@@ -14,7 +14,7 @@ import { type Browser } from 'playwright-core'
 import { SKIP, launchBrowser, RESULTS } from './browser.ts'
 
 const PREFIX = '/__debug'
-const LEAK_TIMEOUT_MS = 240_000
+const LEAK_TIMEOUT_MS = 480_000
 const SCREENSHOT = fileURLToPath(new URL('../../docs/leak-report.png', import.meta.url))
 
 const APP = fileURLToPath(new URL('./leak-app.ts', import.meta.url))
