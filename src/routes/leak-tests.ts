@@ -173,12 +173,13 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   }
 
   function start (entry: LeakTestEntry, request: InjectOptions, page: PageDriver | undefined): void {
+    // First, so that a failing temp folder leaves nothing marked as running.
+    if (entry.snapshots) entry.snapshotDir = mkdtempSync(join(tmpdir(), 'fastify-debug-toolbar-leak-'))
     const controller = new AbortController()
     const value = randomBytes(24).toString('base64url')
     active = { id: entry.id, controller, ...(page === undefined ? {} : { page }) }
     ticket.value = value
     ticket.route = undefined
-    if (entry.snapshots) entry.snapshotDir = mkdtempSync(join(tmpdir(), 'fastify-debug-toolbar-leak-'))
     const marked: InjectOptions = { ...request, headers: { ...request.headers, [LEAK_TEST_HEADER]: value } }
     // The app is serving already, and avvio refuses ready() on an encapsulated instance from inside a
     // request: the runner gets this scope with a ready() that resolves at once (inject is shared).
