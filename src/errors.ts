@@ -97,3 +97,33 @@ export const FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE = createError(
   'No heap snapshot: the JS heap uses %s, above live.maxSnapshotHeapBytes (%s); it would pause the process for about %s. Raise the option to allow it',
   422
 )
+
+// Leak tests from the toolbar.
+
+/** Answered (400) for a leak test request the toolbar cannot run; names the field and what is allowed. */
+export const FST_DEBUG_TOOLBAR_BAD_LEAK_TEST = createError(
+  'FST_DEBUG_TOOLBAR_BAD_LEAK_TEST',
+  'Bad leak test "%s": %s',
+  400
+)
+
+/** Answered (404) for a leak test id that was never started or has been evicted. */
+export const FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST = createError(
+  'FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST',
+  'No leak test with id "%s": it never existed or was evicted (the toolbar keeps the last %s)',
+  404
+)
+
+/** Answered (405) when the Memory panel's button is asked to repeat a method other than GET or HEAD. */
+export const FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD = createError(
+  'FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD',
+  'The page can repeat only GET and HEAD requests, not %s; test other methods through POST /api/leak-tests with the request in the body',
+  405
+)
+
+/** Answered (409) for a leak test file or action that its state does not allow (no snapshot kept, not running). */
+export const FST_DEBUG_TOOLBAR_LEAK_TEST_STATE = createError(
+  'FST_DEBUG_TOOLBAR_LEAK_TEST_STATE',
+  'Leak test "%s": %s',
+  409
+)

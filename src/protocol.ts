@@ -23,3 +23,5 @@ export const TOKEN_HEADER = 'x-debug-toolbar-token'
 export const ID_TIMING_ENTRY = 'debug-toolbar'
 /** The response header whose entries the toolbar appends to. */
 export const SERVER_TIMING_HEADER = 'server-timing'
+/** The request header a leak test's own calls carry (the run's ticket): not recorded, not counted as in flight. */
+export const LEAK_TEST_HEADER = 'x-debug-toolbar-leak-test'

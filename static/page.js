@@ -13,6 +13,13 @@ const nonce = script?.nonce ?? ''
 document.addEventListener('click', (event) => {
   const button = event.target instanceof Element ? event.target.closest('[data-action="flamegraph"]') : null
   if (button !== null) toggleFlameGraph(button)
+  const leak = event.target instanceof Element ? event.target.closest('[data-action="leak-test"], [data-action="leak-cancel"]') : null
+  const container = leak?.closest('[data-fdt-leak]')
+  if (leak == null || container == null) return
+  // The request page repeats the request from itself, as the toolbar does.
+  import('./leak-test.js')
+    .then((m) => leak.getAttribute('data-action') === 'leak-test' ? m.startLeakTest(container, { prefix, fetchFn: window.fetch.bind(window) }) : m.cancelLeakTest(container, { prefix }))
+    .catch(() => {})
 })
 
 // A group-by radio applies at once; the Apply button stays for the filters and for no-script use.

@@ -212,9 +212,19 @@ function createToolbar ({ id, prefix, subtitle, nonce, sampling }) {
       else if (isMode(action)) say(toggleMode(target, action))
       else if (action === 'dismiss') hideAlert()
       else if (action === 'flamegraph') drawer.toggleFlameGraph(target)
+      else if (action === 'leak-test' || action === 'leak-cancel') leakAction(action, target)
     } catch (err) {
       showAlert(messageOf(err))
     }
+  }
+
+  /** The Memory panel's *Test for leaks* and Cancel buttons (static/leak-test.js, loaded when first used). */
+  function leakAction (action, target) {
+    const container = target.closest('[data-fdt-leak]')
+    if (container === null) return
+    import('./leak-test.js')
+      .then((m) => action === 'leak-test' ? m.startLeakTest(container, { prefix, fetchFn: pageFetch }) : m.cancelLeakTest(container, { prefix }))
+      .catch((err) => { showAlert(messageOf(err)) })
   }
 
   function onKeydown (event) {

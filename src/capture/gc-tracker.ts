@@ -92,6 +92,21 @@ export class GcTracker {
     if (list.length > 0) this.ingest(list)
   }
 
+  /**
+   * Drop the kept GCs that started before `untilMs` (performance.now() ms). A leak test calls it
+   * before each call: its forced GCs would otherwise be kept objects growing with the calls.
+   */
+  forget (untilMs: number): void {
+    this.sync()
+    const ev = this.events
+    let n = 0
+    while (n < ev.length && (ev[n] as TrackedGc).startMs < untilMs) n++
+    if (n > 0) {
+      this.trimmedUntilMs = (ev[n - 1] as TrackedGc).startMs
+      ev.splice(0, n)
+    }
+  }
+
   /** Paired GCs whose start lies in [fromMs, toMs], oldest first. */
   between (fromMs: number, toMs: number): readonly TrackedGc[] {
     const ev = this.events

@@ -44,15 +44,25 @@ export function leakTestRunning (): boolean {
   return running
 }
 
+/** How the toolbar drives a run (not a public option): who makes each call, and which server requests are the run's own. */
+export interface LeakDriver {
+  /** Make one call and give its status code; by default `app.inject(request)`. */
+  call?: () => Promise<number>
+  /** A `http.server.request.start` message that is one of the run's own requests (not counted as overlapping). */
+  isOwn?: (message: unknown) => boolean
+  /** The toolbar does not record the calls (leaves out the note about its records). */
+  unrecorded?: boolean
+}
+
 /** Run a leak test of `request` against `app` (see the module comment); rejects with the signal's reason when cancelled. */
-export async function runLeakTest (app: FastifyInstance, request: LeakRequest, options?: LeakTestOptions): Promise<LeakReport> {
+export async function runLeakTest (app: FastifyInstance, request: LeakRequest, options?: LeakTestOptions, driver: LeakDriver = {}): Promise<LeakReport> {
   const o = resolveLeakOptions(options)
   if (running) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY('another leak test is running in this process')
   const inFlight = o.inFlight?.() ?? 0
   if (inFlight > 0) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY(`${inFlight} other request${inFlight === 1 ? ' is' : 's are'} in flight; their memory would be counted`)
   running = true
   try {
-    return await new LeakRun(app, request, o).run()
+    return await new LeakRun(app, request, o, driver).run()
   } finally {
     running = false
   }
@@ -87,12 +97,14 @@ class LeakRun {
   private readonly statusCodes: Record<string, number> = {}
   private readonly notes: string[] = []
   private overlapping = 0
-  private readonly onServerRequest = (): void => { this.overlapping++ }
+  private readonly driver: LeakDriver
+  private readonly onServerRequest = (message: unknown): void => { if (this.driver.isOwn?.(message) !== true) this.overlapping++ }
 
-  constructor (app: FastifyInstance, request: LeakRequest, o: ResolvedLeakOptions) {
+  constructor (app: FastifyInstance, request: LeakRequest, o: ResolvedLeakOptions, driver: LeakDriver) {
     this.app = app
     this.request = request
     this.o = o
+    this.driver = driver
   }
 
   async run (): Promise<LeakReport> {
@@ -216,7 +228,7 @@ class LeakRun {
       if (this.overlapping > 0) this.notes.push(`${this.overlapping} other HTTP request${this.overlapping === 1 ? ' was' : 's were'} served during the run: ${this.overlapping === 1 ? 'its' : 'their'} memory is in the figures.`)
       const unexpected = Object.keys(this.statusCodes).filter((c) => Number(c) >= 400)
       if (unexpected.length > 0) this.notes.push(`Some calls answered ${unexpected.join(', ')}: the figures are those of the error path.`)
-      if (this.app.hasPlugin('fastify-debug-toolbar')) this.notes.push('The debug toolbar is registered in this app: the record it keeps of every call is in the figures until its store is full (maxRequests), and its per-request state after that.')
+      if (this.driver.unrecorded !== true && this.app.hasPlugin('fastify-debug-toolbar')) this.notes.push('The debug toolbar is registered in this app: the record it keeps of every call is in the figures until its store is full (maxRequests), and its per-request state after that.')
       this.notes.push('Everything this process did during the run is in the figures: timers, other apps, background work.')
       return {
         request: describe(this.request),
@@ -263,8 +275,7 @@ class LeakRun {
   /** One call, its status code counted. */
   private async call (): Promise<void> {
     // light-my-request dispatches on a later tick, so the app's stacks do not pass through here.
-    const res = await this.app.inject(this.request as InjectOptions)
-    const code = String(res.statusCode)
+    const code = String(this.driver.call === undefined ? (await this.app.inject(this.request as InjectOptions)).statusCode : await this.driver.call())
     this.statusCodes[code] = (this.statusCodes[code] ?? 0) + 1
   }
 

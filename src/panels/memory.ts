@@ -1,7 +1,7 @@
 import { bytes, ms, signedBytes } from '../format.ts'
 import type { GcEventRecord, RequestRecord } from '../record/types.ts'
 import { allocationsView, type AllocationsView } from './allocations.ts'
-import type { Figure, Panel } from './panel.ts'
+import type { Figure, Panel, PanelEnv } from './panel.ts'
 
 /** The heap across the request's window as an SVG polyline: start, each GC (before -> after), end. */
 export interface HeapPicture {
@@ -31,6 +31,8 @@ export interface MemoryContext {
   picture: HeapPicture | undefined
   /** The "Allocation sites" section: sampled, skipped (and why) or off. */
   allocations: AllocationsView
+  /** The *Test for leaks* button; absent where no leak-test key is given. */
+  leakTest: LeakTestButton | undefined
 }
 
 const W = 560
@@ -93,6 +95,21 @@ export function memoryNotes (r: RequestRecord): string[] {
   return notes
 }
 
+/** The *Test for leaks* button: the page repeats GET and HEAD requests itself; other methods go through the API. */
+export interface LeakTestButton {
+  requestId: string
+  /** Starts a leak test of this request only (see PanelEnv.leakKey). */
+  key: string
+  /** Why the button is disabled, when it is. */
+  disabled?: string
+}
+
+function leakTestButton (r: RequestRecord, env: PanelEnv): LeakTestButton | undefined {
+  if (env.leakKey === undefined) return undefined
+  const disabled = r.method === 'GET' || r.method === 'HEAD' ? undefined : `The page repeats only GET and HEAD requests; test a ${r.method} through POST ${env.prefix}/api/leak-tests.`
+  return { requestId: r.id, key: env.leakKey(r.id), ...(disabled === undefined ? {} : { disabled }) }
+}
+
 /** The Memory panel: what the request did to the heap and outside it. */
 export const memoryPanel: Panel<MemoryContext> = {
   id: 'memory',
@@ -134,7 +151,8 @@ export const memoryPanel: Panel<MemoryContext> = {
       precise: m.precise,
       final: m.final,
       picture: heapPicture(r),
-      allocations: allocationsView(r, env)
+      allocations: allocationsView(r, env),
+      leakTest: leakTestButton(r, env)
     }
   }
 }

@@ -15,6 +15,11 @@ export interface PanelEnv {
   page?: boolean
   /** False when the live page is off (`{prefix}/` is then the static history page). @default true */
   live?: boolean
+  /**
+   * A record's leak-test key: lets the Memory panel's *Test for leaks* button start a test of that
+   * one request, and nothing else (the token stays off the app's pages). @default none: no button
+   */
+  leakKey?: (id: string) => string
 }
 
 /** Panels never touch Fastify or backends: input is data, output is data. The template is `templates/<id>.eta`. */

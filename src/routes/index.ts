@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
@@ -9,6 +9,7 @@ import { crossSite } from '../headers.ts'
 import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
 import { PANELS, findPanel } from '../panels/index.ts'
 import { historyContext } from '../panels/history.ts'
+import { routeRows } from '../panels/routes.ts'
 import type { PanelEnv } from '../panels/panel.ts'
 import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
@@ -18,6 +19,9 @@ import { gcTracker } from '../capture/gc-tracker.ts'
 import { heapUsedNow, trackedGcsSince } from '../capture/process-sampler.ts'
 import { heapLine } from '../record/heap-readings.ts'
 import { parseLiveQuery, type LiveQuerystring } from '../record/filter.ts'
+import { createLeakTestStore, type LeakTestStore } from '../leak-test-store.ts'
+import { LeakTicket } from '../leak/ticket.ts'
+import { leakTestRoutes } from './leak-tests.ts'
 import { liveRoutes } from './live.ts'
 import { sharedValidatorCompiler } from './validator.ts'
 import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
@@ -59,6 +63,12 @@ export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | '
   live?: ResolvedOptions['live']
   /** Where the toolbar tells of each stored record (the live page's feed). */
   recordListeners?: Set<(r: RequestRecord) => void>
+  /** The running leak test's ticket, which the toolbar's onRequest hook reads. @default a ticket nothing reads */
+  leakTicket?: LeakTicket
+  /** Requests of the app in flight right now (a leak test refuses to start above 0). @default none counted */
+  inFlight?: () => number
+  /** Where leak tests are kept. @default the last 20 */
+  leakTests?: LeakTestStore
 }
 
 /**
@@ -150,7 +160,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
     const list = await store.list()
-    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, live: live !== undefined }
+    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, live: live !== undefined, leakKey }
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
@@ -165,6 +175,25 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token
     if (!tokenMatches(given, token)) throw new FST_DEBUG_TOOLBAR_BAD_TOKEN()
   }
+
+  /** A record's leak-test key (PanelEnv.leakKey): an HMAC of its id under the token. */
+  function leakKey (id: string): string {
+    return createHmac('sha256', token).update(`leak-test:${id}`).digest('base64url')
+  }
+
+  // Leak tests: start, progress, cancel, downloads and the report page (src/routes/leak-tests.ts).
+  const leakTests = options.leakTests ?? createLeakTestStore()
+  await leakTestRoutes(app, {
+    prefix: options.prefix,
+    tests: leakTests,
+    ticket: options.leakTicket ?? new LeakTicket(),
+    inFlight: options.inFlight ?? (() => 0),
+    lookup,
+    sameOrigin,
+    checkToken,
+    checkLeakKey: (id, given) => tokenMatches(given, leakKey(id)),
+    render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data)
+  })
 
   // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
   // app's own parser for the type (e.g. @fastify/formbody) is replaced here and nowhere else.
@@ -240,6 +269,11 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Full pages: the history (for API-only apps) and one request with every panel.
 
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
+    if ((request.query as { view?: unknown }).view === 'routes') {
+      const records = await store.list()
+      const rows = routeRows(records.map(summarize), sampledIds(records), leakTests.latestByRoute(), options.prefix)
+      return (reply as ViewReply)[VIEW]('page-routes', { rows, prefix: options.prefix, count: records.length, maxRequests: options.maxRequests, token })
+    }
     const liveCtx = live?.page(request.query as Record<string, string>)
     // `?pid=`: only the requests one process served (with a shared store, the history holds several).
     const pid = parseLiveQuery(request.query as LiveQuerystring).filter.pid

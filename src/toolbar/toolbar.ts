@@ -12,7 +12,8 @@ import { WindowCapture } from '../capture/window.ts'
 import { captureHeaderBlock, captureHeaderMap, createRedactor, scanRequestHeaders, type Redactor } from '../headers.ts'
 import { newId } from '../id.ts'
 import { allowLoopback, forwardingIsLoopback, isLoopbackAddress, runAllow, type ResolvedOptions } from '../options.ts'
-import { PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
+import { LeakTicket } from '../leak/ticket.ts'
+import { LEAK_TEST_HEADER, PRECISE_COOKIE_RE, SAMPLE_COOKIE_RE } from '../protocol.ts'
 import { buildRecord } from '../record/build.ts'
 import { kToolbarRoute } from '../route-config.ts'
 import type { MemoryRecord, RequestRecord } from '../record/types.ts'
@@ -35,6 +36,8 @@ export class Toolbar {
   readonly store: RequestStore
   /** Told of each record as it is stored (the live page's feed); empty unless a live page is open. */
   readonly recordListeners = new Set<(r: RequestRecord) => void>()
+  /** The running leak test's ticket: its calls are neither recorded nor counted in flight. */
+  readonly leakTicket = new LeakTicket()
   private readonly options: ResolvedOptions
   private readonly allow: ResolvedOptions['allow']
   private readonly redactor: Redactor
@@ -95,6 +98,11 @@ export class Toolbar {
     const config = ro.config as { debugToolbar?: boolean, [kToolbarRoute]?: true } | undefined
     // The toolbar's own routes, as the router matched them (slash and case options included).
     if (config?.[kToolbarRoute] === true) {
+      done()
+      return
+    }
+    if (this.leakTicket.value !== undefined && this.leakTicket.matches(request.headers[LEAK_TEST_HEADER])) {
+      this.leakTicket.route = request.routeOptions.url ?? ''
       done()
       return
     }
@@ -187,6 +195,12 @@ export class Toolbar {
     // No timestamp here: it would be allocated inside the window. The toolbar's time in onSend is
     // counted from the window's end reading.
     this.send(reply, payload, state, done)
+  }
+
+  /** Requests of the app between onRequest and onSend right now (the toolbar's routes and leak-test calls not counted). */
+  inFlightCount (): number {
+    if (this.inFlight.list.length > 0) this.inFlight.sweep()
+    return this.inFlight.list.length
   }
 
   async onClose (): Promise<void> {

@@ -1,0 +1,85 @@
+import { rmSync } from 'node:fs'
+import type { LeakProgress } from './leak/options.ts'
+import type { LeakReport } from './leak/report.ts'
+
+/** Where a leak test started from the toolbar stands. */
+export type LeakTestStatus = 'running' | 'done' | 'failed' | 'cancelled'
+
+/** One leak test started from the toolbar: plain, JSON-serialisable data (epoch ms, bytes). */
+export interface LeakTestEntry {
+  id: string
+  status: LeakTestStatus
+  /** `api`: repeated in process (`app.inject`); `page`: repeated by the browser with `fetch`. */
+  source: 'api' | 'page'
+  request: { method: string, url: string }
+  /** The route the calls matched (its pattern, e.g. `/users/:id`), once a call was made. */
+  route?: string
+  calls: number
+  snapshots: boolean
+  startedAt: number
+  finishedAt?: number
+  progress?: LeakProgress
+  report?: LeakReport
+  /** Why it failed or was cancelled. */
+  error?: string
+  /** Folder of the kept .heapsnapshot files (deleted with the entry); never sent to clients. */
+  snapshotDir?: string
+}
+
+/** The leak tests the toolbar keeps, newest first, bounded by count; a running test is never evicted. */
+export interface LeakTestStore {
+  add (e: LeakTestEntry): void
+  get (id: string): LeakTestEntry | undefined
+  /** Newest first. */
+  list (): readonly LeakTestEntry[]
+  /** The running test, if any. */
+  running (): LeakTestEntry | undefined
+  /** The newest finished test of each `METHOD route`. */
+  latestByRoute (): ReadonlyMap<string, LeakTestEntry>
+  /** Forget every finished test and delete its files. */
+  clear (): void
+  readonly max: number
+}
+
+/** How many finished leak tests are kept by default. */
+export const DEFAULT_MAX_LEAK_TESTS = 20
+
+/** A bounded in-memory store of leak tests; evicting one deletes its snapshot folder. */
+export function createLeakTestStore (max = DEFAULT_MAX_LEAK_TESTS): LeakTestStore {
+  let entries: LeakTestEntry[] = []
+  function drop (e: LeakTestEntry): void {
+    if (e.snapshotDir !== undefined) try { rmSync(e.snapshotDir, { recursive: true, force: true }) } catch {}
+  }
+  return {
+    max,
+    add (e) {
+      entries.unshift(e)
+      let finished = 0
+      entries = entries.filter((x) => {
+        if (x.status === 'running') return true
+        if (++finished <= max) return true
+        drop(x)
+        return false
+      })
+    },
+    get: (id) => entries.find((e) => e.id === id),
+    list: () => entries,
+    running: () => entries.find((e) => e.status === 'running'),
+    latestByRoute () {
+      const m = new Map<string, LeakTestEntry>()
+      for (const e of entries) {
+        if (e.status !== 'done' || e.route === undefined) continue
+        const key = `${e.request.method} ${e.route}`
+        if (!m.has(key)) m.set(key, e)
+      }
+      return m
+    },
+    clear () {
+      entries = entries.filter((e) => {
+        if (e.status === 'running') return true
+        drop(e)
+        return false
+      })
+    }
+  }
+}
