@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { performance } from 'node:perf_hooks'
+import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { setImmediate as tick } from 'node:timers/promises'
 import { GcTracker } from '../src/capture/gc-tracker.ts'
 import { buildArrays, forceGc, MiB } from './helpers.ts'
@@ -63,4 +63,29 @@ test('release by the last user stops tracking; a new acquire starts clean', () =
   tracker.release()
   assert.equal(tracker.acquire(), undefined)
   tracker.release()
+})
+
+test('pairs reported GCs when a window asks for them, not on every report (a swapped profiler writes until collected)', async (t) => {
+  const tracker = new GcTracker()
+  tracker.acquire()
+  t.after(() => tracker.release())
+  let reported = 0
+  const observer = new PerformanceObserver((list) => { reported += list.getEntries().length })
+  observer.observe({ entryTypes: ['gc'] })
+  t.after(() => observer.disconnect())
+  const from = performance.now()
+  let junk: unknown[] = []
+  // A few scavenges, each reported before the next: fewer than a batch.
+  for (let round = 0; round < 200; round++) {
+    if (reported >= 3) break
+    for (let i = 0; i < 20000; i++) junk.push({ i })
+    junk = []
+    await tick()
+    await tick()
+  }
+  assert.ok(reported >= 1, 'the observer reported GCs')
+  assert.equal(tracker.events.length, 0, 'reported GCs wait for a window or a reader')
+  const gcs = tracker.between(from, performance.now())
+  assert.ok(gcs.length >= reported, `a window asking for them gets them paired: ${gcs.length} of ${reported}`)
+  for (const g of gcs) assert.ok(g.heapUsedBefore > 0 && g.heapUsedAfter > 0)
 })

@@ -60,8 +60,10 @@ export class MemoryFinalizer {
     if (memory.final) return
     const cap = this.ids.length
     // Bounded: the oldest window closed many requests ago, so its GCs have long been reported
-    // (no sync() here: taking the observer's records on every request costs more than the rest).
-    if (this.count === cap) this.completeOldest()
+    // (no sync() here: taking the observer's records on every request costs more than the rest),
+    // though maybe not yet paired; the toolbar's ring holds twice its store's count, so that record
+    // has left the store and no GC profiler is swapped for it (see docs/performance.md).
+    if (this.count === cap) this.completeOldest(false)
     const slot = (this.head + this.count) % cap
     this.ids[slot] = id
     this.windows[slot] = window
@@ -74,8 +76,8 @@ export class MemoryFinalizer {
     while (this.count > 0 && (this.windows[this.head] as MemoryWindow).endMs < newestStartMs) this.completeOldest()
   }
 
-  /** Complete the oldest waiting record and drop it from the ring. */
-  private completeOldest (): void {
+  /** Complete the oldest waiting record and drop it from the ring (with the GCs paired so far unless `pairWaiting`). */
+  private completeOldest (pairWaiting = true): void {
     const h = this.head
     const id = this.ids[h] as string
     const w = this.windows[h] as MemoryWindow
@@ -85,7 +87,7 @@ export class MemoryFinalizer {
     this.memories[h] = undefined
     this.head = (h + 1) % this.ids.length
     this.count--
-    if (this.complete(w, m)) this.onRevised?.(id)
+    if (this.complete(w, m, pairWaiting)) this.onRevised?.(id)
   }
 
   /** Resolves once this record's figures are final (a reader asked for it). */
@@ -106,8 +108,8 @@ export class MemoryFinalizer {
   }
 
   /** Make the figures final; true when they changed. */
-  private complete (w: MemoryWindow, m: MemoryRecord): boolean {
-    const gcs = this.tracker.between(w.startMs, w.endMs)
+  private complete (w: MemoryWindow, m: MemoryRecord, pairWaiting: boolean): boolean {
+    const gcs = this.tracker.between(w.startMs, w.endMs, pairWaiting)
     if (gcs.length === m.gc.count + m.gc.forced) {
       // The GCs known at build time were all of them: the figures stand.
       m.final = true

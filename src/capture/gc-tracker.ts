@@ -8,8 +8,10 @@ import type { GcEventRecord } from '../record/types.ts'
  * `PerformanceObserver('gc')` gives each GC's start time and duration (in the `performance.now()`
  * time base) but no heap sizes; `v8.GCProfiler` gives heap statistics before and after each GC but
  * no time. Both see the same GCs in the same order, so we pair them first-in first-out, checking
- * the kind. The profiler only hands its data over on stop(), so it is restarted (about 3 µs) only
- * when the observer reported GCs whose figures we lack: nothing is done per request.
+ * the kind. The profiler only hands its data over on stop(), and a stopped profiler keeps writing
+ * every later GC's statistics until it is garbage-collected (Node never removes its GC callbacks),
+ * so profilers are swapped as rarely as truth allows: when a window asks for a reported GC (see
+ * between), when a reader syncs, or once PAIR_BATCH reported GCs wait. Nothing is done per request.
  */
 
 type GcKind = GcEventRecord['kind']
@@ -43,6 +45,8 @@ const NO_GCS: readonly TrackedGc[] = Object.freeze([])
 const RETAIN_MS = 120_000
 /** Hard cap on kept GCs, whatever their age. */
 const MAX_EVENTS = 50_000
+/** Reported GCs waiting for their figures before the profiler is swapped anyway (see docs/performance.md). */
+const PAIR_BATCH = 32
 
 interface ProfilerOutput { statistics: Array<{ gcType: string, beforeGC: { heapStatistics: { usedHeapSize: number } }, afterGC: { heapStatistics: { usedHeapSize: number } } }> }
 
@@ -88,8 +92,8 @@ export class GcTracker {
   /** Take every GC reported so far and pair it with its figures. Call before reading a window's GCs. */
   sync (): void {
     if (this.observer === undefined) return
-    const list = this.observer.takeRecords()
-    if (list.length > 0) this.ingest(list)
+    this.take(this.observer.takeRecords())
+    if (this.entries.length > 0) this.pairPending()
   }
 
   /**
@@ -107,8 +111,13 @@ export class GcTracker {
     }
   }
 
-  /** Paired GCs whose start lies in [fromMs, toMs], oldest first. */
-  between (fromMs: number, toMs: number): readonly TrackedGc[] {
+  /**
+   * Paired GCs whose start lies in [fromMs, toMs], oldest first. A reported GC in the range still
+   * waiting for its figures is paired first, unless `pairWaiting` is false.
+   */
+  between (fromMs: number, toMs: number, pairWaiting = true): readonly TrackedGc[] {
+    const pending = this.entries
+    if (pairWaiting && pending.length > 0 && (pending[0] as PendingEntry).startMs <= toMs && (pending[pending.length - 1] as PendingEntry).startMs >= fromMs) this.pairPending()
     const ev = this.events
     // The usual case, checked first: no GC since the window opened.
     const last = ev[ev.length - 1]
@@ -154,13 +163,29 @@ export class GcTracker {
   }
 
   private ingest (list: PerformanceEntry[]): void {
+    this.take(list)
+    if (this.entries.length >= PAIR_BATCH) this.pairPending()
+  }
+
+  private take (list: PerformanceEntry[]): void {
     for (const e of list) {
       const kind = ENTRY_KIND[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0]
       if (kind !== undefined) this.entries.push({ startMs: e.startTime, durationMs: e.duration, kind })
     }
-    if (this.entries.length > this.stats.length) this.harvest()
+  }
+
+  /** Pair every reported GC with its figures (swapping the profiler if they are not in yet), then tell the listeners. */
+  private pairPending (): void {
     const before = this.events.length
+    if (this.entries.length > this.stats.length) this.harvest()
     this.pair()
+    if (this.entries.length > 0) {
+      // A reported GC's figures were written before it was reported: after a fresh harvest, one
+      // still unpaired never will be.
+      this.harvest()
+      this.pair()
+      this.entries.length = 0
+    }
     const newest = this.events[this.events.length - 1]
     if (this.events.length > before && newest !== undefined) for (const l of this.listeners) l(newest.startMs)
     this.trim()
