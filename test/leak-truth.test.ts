@@ -67,7 +67,7 @@ for (const k of [KIB, 64 * KIB, 1024 * KIB]) {
     if (k >= 64 * KIB) assert.ok(within5, `${report.summary}; expected ${k} B a call within 5%`)
     else await t.test('reads within 5% of 1 KiB', { todo: 'one run in the file on a busy machine read +146 B' }, () => { assert.ok(within5, report.summary) })
     const held = report.retainedPerCall.low <= k && k <= report.retainedPerCall.high
-    await t.test(`the 95% interval holds ${k} B`, { todo: 'on a busy machine the interval missed K by up to about 100 B at 64 KiB and 1 MiB' }, () => { assert.ok(held, report.summary) })
+    await t.test(`the 95% interval holds ${k} B`, { todo: 'on a busy machine it missed K by a few bytes in some runs (docs/leaks.md)' }, () => { assert.ok(held, report.summary) })
   })
 }
 
