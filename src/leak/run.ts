@@ -211,7 +211,8 @@ class LeakRun {
       if (snapshots.status === 'taken' && snapshots.before !== undefined && snapshots.after !== undefined) {
         this.progress('analysis', 0, 1)
         try {
-          diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: n, maxTypes: o.maxTypes, maxPaths: 3 })
+          // The baseline call falls between the snapshots too.
+          diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: o.maxWarmupCalls > 0 ? n + 1 : n, maxTypes: o.maxTypes, maxPaths: 3 })
           snapshots.diffMs = diff.durationMs
           snapshots.netBytesPerCall = diff.netBytesPerCall
           snapshots.internalBytesPerCall = diff.internalBytesPerCall
