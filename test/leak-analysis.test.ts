@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { foldBuiltins } from '../src/allocations/builtins.ts'
 import type { ProfileNode } from '../src/allocations/types.ts'
-import { fitLine, t975 } from '../src/leak/regression.ts'
+import { fitLine, fitLineSegments, t975 } from '../src/leak/regression.ts'
 import { resolveLeakOptions } from '../src/leak/options.ts'
 import { summaryOf, verdictOf } from '../src/leak/verdict.ts'
 import { isSteady } from '../src/leak/warmup.ts'
@@ -74,4 +74,23 @@ test('builtins count toward the JavaScript function that called them, and stand 
   assert.equal(parse.children.length, 0)
   assert.equal((folded.children[1] as ProfileNode).frame.functionName, 'next')
   assert.equal((tree.children[0] as ProfileNode).selfBytes, 100, 'the input is not changed')
+})
+
+test('a one-off step between segments is left out of their common slope', () => {
+  const xs = Array.from({ length: 12 }, (_, i) => i)
+  // 1000 B a call, a 6 kB step at call 5 (code compiled), ±8 B of alternating noise.
+  const ys = xs.map((x) => 50_000 + 1000 * x + (x >= 5 ? 6000 : 0) + (x % 2 === 0 ? 8 : -8))
+  const plain = fitLine(xs, ys)
+  assert.ok(plain.slope > 1300, `the step biases a single line: ${plain.slope}`)
+  const fit = fitLineSegments(xs, ys, [5])
+  assert.ok(Math.abs(fit.slope - 1000) < 5, String(fit.slope))
+  assert.ok(fit.low <= 1000 && fit.high >= 1000, `${fit.low}–${fit.high}`)
+  assert.equal(fit.points, 12)
+})
+
+test('with no segment start a segmented fit is the plain fit', () => {
+  const xs = [0, 1, 2, 3, 4, 5]
+  const ys = [3, 5, 4, 8, 9, 12]
+  assert.deepEqual(fitLineSegments(xs, ys, []), fitLine(xs, ys))
+  assert.deepEqual(fitLineSegments(xs, ys, [1, 2, 3, 4, 5]), fitLine(xs, ys))
 })

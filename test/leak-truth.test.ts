@@ -60,13 +60,14 @@ for (const k of [KIB, 64 * KIB, 1024 * KIB]) {
     assert.equal(top?.functionName, 'exactBytes')
     assert.match(top?.source?.url ?? top?.url ?? '', /leak-truth\.test\.ts$/)
     assert.ok(top?.stack.some((f) => f.functionName === 'keepExactBytes'), top?.stack.map((f) => f.functionName).join(' > '))
-    // V8's own growth (docs/leaks.md) adds up to about 1 KiB a call on a busy machine: within 5%
-    // from 64 KiB up, not yet at 1 KiB, and the interval does not cover that bias.
+    // Readings are taken as the forced GC left the heap, and one-off steps where V8 compiled code
+    // are left out of the slope (docs/leaks.md). At 1 KiB, 5% is 51 B: most runs are within it,
+    // but one run of the file on a busy machine read +146 B.
     const within5 = Math.abs(report.retainedPerCall.estimate - k) <= 0.05 * k
-    const held = report.retainedPerCall.low <= k && k <= report.retainedPerCall.high
     if (k >= 64 * KIB) assert.ok(within5, `${report.summary}; expected ${k} B a call within 5%`)
-    else await t.test('reads within 5% of 1 KiB', { todo: 'drift of V8 bookkeeping on a busy machine' }, () => { assert.ok(within5, report.summary) })
-    await t.test(`the 95% interval holds ${k} B`, { todo: 'the interval covers noise, not the drift' }, () => { assert.ok(held, report.summary) })
+    else await t.test('reads within 5% of 1 KiB', { todo: 'one run in the file on a busy machine read +146 B' }, () => { assert.ok(within5, report.summary) })
+    const held = report.retainedPerCall.low <= k && k <= report.retainedPerCall.high
+    await t.test(`the 95% interval holds ${k} B`, { todo: 'on a busy machine it missed K by a few bytes in some runs (docs/leaks.md)' }, () => { assert.ok(held, report.summary) })
   })
 }
 

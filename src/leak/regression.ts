@@ -63,3 +63,58 @@ export function fitLine (xs: ArrayLike<number>, ys: ArrayLike<number>): LineFit 
   const half = t975(n - 2) * standardError
   return { slope, intercept, low: slope - half, high: slope + half, standardError, residualSd, points: n }
 }
+
+/**
+ * Least squares with one slope shared by consecutive segments, each with its own intercept: a
+ * level shift at every segment start is left out of the slope. `segmentStarts` are indexes into the
+ * points (0 is implied). The intercept returned is that of the line through the mean point.
+ * Falls back to fitLine when no segment has two points.
+ */
+export function fitLineSegments (xs: ArrayLike<number>, ys: ArrayLike<number>, segmentStarts: readonly number[]): LineFit {
+  const n = Math.min(xs.length, ys.length)
+  const bounds = [0, ...segmentStarts.filter((s) => s > 0 && s < n), n]
+  let sxx = 0
+  let sxy = 0
+  let segments = 0
+  const means: Array<{ from: number, to: number, mx: number, my: number }> = []
+  for (let b = 0; b + 1 < bounds.length; b++) {
+    const from = bounds[b] as number
+    const to = bounds[b + 1] as number
+    if (to <= from) continue
+    segments++
+    let mx = 0
+    let my = 0
+    for (let i = from; i < to; i++) {
+      mx += xs[i] as number
+      my += ys[i] as number
+    }
+    mx /= to - from
+    my /= to - from
+    for (let i = from; i < to; i++) {
+      const dx = (xs[i] as number) - mx
+      sxx += dx * dx
+      sxy += dx * ((ys[i] as number) - my)
+    }
+    means.push({ from, to, mx, my })
+  }
+  if (segments <= 1 || sxx === 0) return fitLine(xs, ys)
+  const slope = sxy / sxx
+  let sse = 0
+  let mxAll = 0
+  let myAll = 0
+  for (const m of means) {
+    for (let i = m.from; i < m.to; i++) {
+      const r = (ys[i] as number) - m.my - slope * ((xs[i] as number) - m.mx)
+      sse += r * r
+      mxAll += xs[i] as number
+      myAll += ys[i] as number
+    }
+  }
+  const intercept = myAll / n - slope * (mxAll / n)
+  const df = n - segments - 1
+  if (df < 1) return { slope, intercept, low: slope, high: slope, standardError: 0, residualSd: 0, points: n }
+  const residualSd = Math.sqrt(sse / df)
+  const standardError = residualSd / Math.sqrt(sxx)
+  const half = t975(df) * standardError
+  return { slope, intercept, low: slope - half, high: slope + half, standardError, residualSd, points: n }
+}

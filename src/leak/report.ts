@@ -59,7 +59,7 @@ export interface LeakReport {
     /** Per-call heap growth over each warm-up block, bytes. */
     blockGrowthBytes: number[]
   }
-  /** The least-squares slope of the post-GC heap against the call number, bytes a call, with its 95% interval. */
+  /** The least-squares slope of the post-GC heap against the call number (one slope, a step allowed where V8 compiled code), bytes a call, with its 95% interval. */
   retainedPerCall: RetainedPerCall
   verdict: LeakVerdict
   /** One line, for people and assertion messages. */
@@ -75,6 +75,8 @@ export interface LeakReport {
     /** The fitted line: bytes = intercept + slope × call number (0 is the baseline). */
     interceptBytes: number
     residualSdBytes: number
+    /** Measured calls during which V8 compiled code: the fit allows a one-off step in the heap at each. */
+    codeStepCalls: number[]
   }
   /** Object types that grew with the number of calls between the two snapshots, largest first. */
   types: GrownType[]

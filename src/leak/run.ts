@@ -22,7 +22,7 @@ import { chooseSampler, type SamplingWindow } from '../capture/sampler.ts'
 import { FST_DEBUG_TOOLBAR_LEAK_TEST_BUSY } from '../errors.ts'
 import { diffInWorker, type HeapDiffResult } from './heap-diff.ts'
 import { resolveLeakOptions, type LeakProgress, type LeakTestOptions, type ResolvedLeakOptions } from './options.ts'
-import { fitLine } from './regression.ts'
+import { fitLine, fitLineSegments } from './regression.ts'
 import type { LeakReport, LeakSite, SamplerOutcome, SnapshotOutcome } from './report.ts'
 import { summaryOf, verdictOf } from './verdict.ts'
 import { DEFAULT_WARMUP_RULE, isSteady } from './warmup.ts'
@@ -31,7 +31,7 @@ import { DEFAULT_WARMUP_RULE, isSteady } from './warmup.ts'
 export type LeakRequest = InjectOptions | string
 
 /** What is read after every call, as the report names it. */
-export const HEAP_MEASURE = 'V8 used heap less code space, after two forced full GCs'
+export const HEAP_MEASURE = 'V8 used heap less new and code space, as the second of two forced full GCs left it'
 
 /** Deepest stack the sampler records. */
 const STACK_DEPTH = 64
@@ -74,13 +74,23 @@ function turn (): Promise<void> {
 }
 
 /** V8's used heap less its code spaces: compiled code grows while V8 tiers up and is not the app's data. */
-function heapLessCode (): number {
+function heapLessCode (spaces: ReadonlyArray<{ name: string, used: number }>): number {
   let bytes = 0
-  for (const s of v8.getHeapSpaceStatistics()) {
-    if (!s.space_name.startsWith('code') && !s.space_name.startsWith('new')) bytes += s.space_used_size
+  for (const s of spaces) {
+    if (!s.name.startsWith('code') && !s.name.startsWith('new')) bytes += s.used
   }
   return bytes
 }
+
+/** V8's code spaces: they grow when V8 compiles code, and the compiled code's metadata grows the other spaces with them. */
+function codeSpace (spaces: ReadonlyArray<{ name: string, used: number }>): number {
+  let bytes = 0
+  for (const s of spaces) if (s.name.startsWith('code')) bytes += s.used
+  return bytes
+}
+
+/** What `v8.GCProfiler#stop()` returns, as far as it is read here (its space figures are camel-cased). */
+interface ProfilerOutput { statistics: Array<{ gcType: string, afterGC: { heapSpaceStatistics: Array<{ spaceName: string, spaceUsedSize: number }> } }> }
 
 function describe (request: LeakRequest): { method: string, url: string } {
   if (typeof request === 'string') return { method: 'GET', url: request }
@@ -98,6 +108,8 @@ class LeakRun {
   private readonly notes: string[] = []
   private overlapping = 0
   private readonly driver: LeakDriver
+  /** Code space at the last reading. */
+  private codeBytes = 0
   private readonly onServerRequest = (message: unknown): void => { if (this.driver.isOwn?.(message) !== true) this.overlapping++ }
 
   constructor (app: FastifyInstance, request: LeakRequest, o: ResolvedLeakOptions, driver: LeakDriver) {
@@ -119,24 +131,24 @@ class LeakRun {
       await this.app.ready()
       this.check()
 
-      // Warm-up: blocks of calls without forced GCs, a reading after each block.
+      // Warm-up: blocks of calls made exactly as measured calls are (a reading after each), so
+      // that the runner's own code and the timers that fire meanwhile are compiled before
+      // measuring; a block's growth per call is the slope through its readings.
       const blockGrowthBytes: number[] = []
       let warmupCalls = 0
-      let previous = await this.read()
       let steady = false
-      while (warmupCalls < o.maxWarmupCalls && !steady) {
-        const block = Math.min(o.warmupBlockCalls, o.maxWarmupCalls - warmupCalls)
-        for (let i = 0; i < block; i++) {
-          await turn()
-          await this.call()
-          this.check()
+      if (o.maxWarmupCalls > 0) {
+        const bx = Float64Array.from({ length: o.warmupBlockCalls + 1 }, (_, i) => i)
+        const by = new Float64Array(o.warmupBlockCalls + 1)
+        by[0] = await this.read()
+        while (warmupCalls < o.maxWarmupCalls && !steady) {
+          const block = Math.min(o.warmupBlockCalls, o.maxWarmupCalls - warmupCalls)
+          await this.measuredCalls(by, block, 'warm-up', warmupCalls, o.maxWarmupCalls)
+          warmupCalls += block
+          blockGrowthBytes.push(fitLine(bx.subarray(0, block + 1), by.subarray(0, block + 1)).slope)
+          by[0] = by[block] as number
+          steady = isSteady(blockGrowthBytes)
         }
-        warmupCalls += block
-        const now = await this.read()
-        blockGrowthBytes.push((now - previous) / block)
-        previous = now
-        steady = isSteady(blockGrowthBytes)
-        this.progress('warm-up', warmupCalls, o.maxWarmupCalls)
       }
       const reason = warmupReason(steady, warmupCalls, o)
 
@@ -151,18 +163,19 @@ class LeakRun {
       const n = o.calls
       const xs = new Float64Array(n + 1)
       const ys = new Float64Array(n + 1)
-      ys[0] = await this.read()
-      let pauseMs = 0
-      for (let k = 1; k <= n; k++) {
-        await turn()
-        await this.call()
-        this.check()
-        const r0 = performance.now()
-        xs[k] = k
-        ys[k] = await this.read()
-        pauseMs += performance.now() - r0
-        this.progress('calls', k, n)
+      const code = new Float64Array(n + 1)
+      for (let k = 0; k <= n; k++) xs[k] = k
+      if (o.maxWarmupCalls > 0) {
+        // The baseline is read after one more call made as the measured ones are: a reading taken
+        // right after another one (no call between) read about 2.5 kB lower than the next ones.
+        await this.measuredCalls(ys, 1, 'warm-up', warmupCalls, Math.max(o.maxWarmupCalls, warmupCalls + 1))
+        warmupCalls++
+        ys[0] = ys[1] as number
+      } else {
+        ys[0] = await this.read()
       }
+      code[0] = this.codeBytes
+      const pauseMs = await this.measuredCalls(ys, n, 'calls', 0, n, code)
       if (o.snapshots && snapshots.status === 'taken' && snapshotDir !== undefined) {
         this.progress('snapshot', 1, 2)
         await this.snapshot(snapshots, 'after', join(snapshotDir, 'after.heapsnapshot'))
@@ -210,7 +223,8 @@ class LeakRun {
       if (snapshots.status === 'taken' && snapshots.before !== undefined && snapshots.after !== undefined) {
         this.progress('analysis', 0, 1)
         try {
-          diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: n, maxTypes: o.maxTypes, maxPaths: 3 })
+          // The baseline call falls between the snapshots too.
+          diff = await diffInWorker({ beforePath: snapshots.before.path, afterPath: snapshots.after.path, calls: o.maxWarmupCalls > 0 ? n + 1 : n, maxTypes: o.maxTypes, maxPaths: 3 })
           snapshots.diffMs = diff.durationMs
           snapshots.netBytesPerCall = diff.netBytesPerCall
           snapshots.internalBytesPerCall = diff.internalBytesPerCall
@@ -222,13 +236,18 @@ class LeakRun {
       }
       if (snapshots.status !== 'taken' && snapshots.status !== 'off') this.notes.push(`No object types: ${snapshots.message ?? 'the heap snapshots failed'}.`)
 
-      const fit = fitLine(xs, ys)
+      // A call during which V8 compiled code (its code space changed) starts a new segment: the
+      // compiled code's metadata lands in the measured spaces as a one-off step, not per call.
+      const compiledAt: number[] = []
+      for (let k = 1; k <= n; k++) if (code[k] !== code[k - 1]) compiledAt.push(k)
+      const fit = fitLineSegments(xs, ys, compiledAt)
       const retainedPerCall = { estimate: fit.slope, low: fit.low, high: fit.high }
       const verdict = verdictOf(retainedPerCall, o.thresholdBytes)
       if (this.overlapping > 0) this.notes.push(`${this.overlapping} other HTTP request${this.overlapping === 1 ? ' was' : 's were'} served during the run: ${this.overlapping === 1 ? 'its' : 'their'} memory is in the figures.`)
       const unexpected = Object.keys(this.statusCodes).filter((c) => Number(c) >= 400)
       if (unexpected.length > 0) this.notes.push(`Some calls answered ${unexpected.join(', ')}: the figures are those of the error path.`)
       if (this.driver.unrecorded !== true && this.app.hasPlugin('fastify-debug-toolbar')) this.notes.push('The debug toolbar is registered in this app: the record it keeps of every call is in the figures until its store is full (maxRequests), and its per-request state after that.')
+      if (compiledAt.length > 0) this.notes.push(`V8 compiled code during ${compiledAt.length} of the ${n} measured calls: the heap's one-off step at each is left out of the slope.`)
       this.notes.push('Everything this process did during the run is in the figures: timers, other apps, background work.')
       return {
         request: describe(this.request),
@@ -244,7 +263,8 @@ class LeakRun {
           baselineBytes: ys[0] as number,
           afterCallBytes: Array.from(ys.subarray(1)),
           interceptBytes: fit.intercept,
-          residualSdBytes: fit.residualSd
+          residualSdBytes: fit.residualSd,
+          codeStepCalls: compiledAt
         },
         types: diff?.types ?? [],
         omittedTypes: diff?.omittedTypes ?? 0,
@@ -272,6 +292,26 @@ class LeakRun {
     }
   }
 
+  /**
+   * `count` calls, each after a turn of the event loop and followed by a reading into `ys[1..count]`;
+   * returns the time spent reading. Warm-up and measured calls share this code, so that it is
+   * compiled during warm-up rather than among the measured calls.
+   */
+  private async measuredCalls (ys: Float64Array, count: number, phase: LeakProgress['phase'], doneBefore: number, total: number, codeBytes?: Float64Array): Promise<number> {
+    let pauseMs = 0
+    for (let i = 1; i <= count; i++) {
+      await turn()
+      await this.call()
+      this.check()
+      const r0 = performance.now()
+      ys[i] = await this.read()
+      if (codeBytes !== undefined) codeBytes[i] = this.codeBytes
+      pauseMs += performance.now() - r0
+      this.progress(phase, doneBefore + i, total)
+    }
+    return pauseMs
+  }
+
   /** One call, its status code counted. */
   private async call (): Promise<void> {
     // light-my-request dispatches on a later tick, so the app's stacks do not pass through here.
@@ -279,12 +319,27 @@ class LeakRun {
     this.statusCodes[code] = (this.statusCodes[code] ?? 0) + 1
   }
 
-  /** Turn the event loop, force two full GCs, read the heap. */
+  /**
+   * Turn the event loop, force two full GCs, read the heap as the second GC left it (from
+   * `v8.GCProfiler`): a reading taken after the GC would include what the runner allocated since.
+   */
   private async read (): Promise<number> {
     await turn()
     await this.collector.collect()
-    await this.collector.collect()
-    return heapLessCode()
+    const profiler = new v8.GCProfiler()
+    profiler.start()
+    let out: ProfilerOutput | undefined
+    try {
+      await this.collector.collect()
+    } finally {
+      out = profiler.stop() as unknown as ProfilerOutput | undefined
+    }
+    const full = out?.statistics.filter((s) => s.gcType === 'MarkSweepCompact').at(-1)
+    const spaces = full === undefined
+      ? v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, used: s.space_used_size }))
+      : full.afterGC.heapSpaceStatistics.map((s) => ({ name: s.spaceName, used: s.spaceUsedSize }))
+    this.codeBytes = codeSpace(spaces)
+    return heapLessCode(spaces)
   }
 
   private check (): void {

@@ -98,3 +98,35 @@ for (const [name, mode] of Object.entries(MODES)) {
     assert.ok(outcome.ok, `tsc in ${mode.dir}:\n${outcome.output}`)
   })
 }
+
+/** Run a script in the scratch install with a plain node (no TypeScript loader), as a user's test would. */
+function runInScratch (args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: scratch, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 300_000 }).trim()
+}
+
+const LEAK_SCRIPT = `
+  const app = Fastify()
+  const kept = []
+  app.get('/', async () => { kept.push(new Array(1000).fill(1)); return 'ok' })
+  const r = await measureLeak(app, '/', { calls: 5, maxWarmupCalls: 0, snapshots: false })
+  await app.close()
+  console.log(JSON.stringify([r.calls, r.statusCodes, ['leak', 'no-leak'].includes(r.verdict), typeof r.summary, Number.isFinite(r.retainedPerCall.estimate)]))
+`
+
+test('measureLeak runs from the installed package in an ES module', { skip: !built && 'dist/ not built' }, () => {
+  const out = runInScratch(['--input-type=module', '-e', `
+    import { measureLeak } from 'fastify-debug-toolbar/testing'
+    import Fastify from 'fastify'
+    ${LEAK_SCRIPT}
+  `])
+  assert.deepEqual(JSON.parse(out), [5, { 200: 10 }, true, 'string', true])
+})
+
+test('measureLeak runs from the installed package through require()', { skip: !built && 'dist/ not built' }, () => {
+  const out = runInScratch(['-e', `
+    const { measureLeak } = require('fastify-debug-toolbar/testing')
+    const Fastify = require('fastify')
+    ;(async () => { ${LEAK_SCRIPT} })().catch((err) => { console.error(err); process.exit(1) })
+  `])
+  assert.deepEqual(JSON.parse(out), [5, { 200: 10 }, true, 'string', true])
+})
