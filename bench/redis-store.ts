@@ -11,7 +11,6 @@
  * rounds; on a shared machine, read them with the spread printed beside them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -21,6 +20,7 @@ import debugToolbar from '../src/index.ts'
 import { reviveRecord } from '../src/record/revive.ts'
 import { createRedisStore } from '../src/redis-store.ts'
 import { createStore, type RequestStore } from '../src/store.ts'
+import { RedisServer } from '../playground/lib/redis-server.ts'
 import type { CpuReply, ReadyMessage } from './server.ts'
 import { median, spreadPercent } from './stats.ts'
 
@@ -32,38 +32,6 @@ const SAVE_ROUNDS = Number(process.env.BENCH_SAVE_ROUNDS ?? 20)
 const SAVES_PER_ROUND = 2000
 const CONNECTIONS = 10
 const PATH = '/hello'
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => { resolve(p) })
-    })
-  })
-}
-
-async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  for (let i = 0; i < 400; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1')
-      s.once('connect', () => { s.destroy(); resolve(true) })
-      s.once('error', () => { s.destroy(); resolve(false) })
-    })
-    if (up) return child
-    await sleep(25)
-  }
-  throw new Error('redis-server did not start')
-}
-
-async function stopRedis (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
-  const exited = new Promise((resolve) => { child.once('exit', resolve) })
-  child.kill('SIGKILL')
-  await exited
-}
 
 interface Server { child: ChildProcess, url: string }
 
@@ -127,9 +95,8 @@ function row (label: string, ring: number[], redis: number[], unit: string, digi
 }
 
 async function main (): Promise<void> {
-  const port = await freePort()
-  let redis = await startRedis(port)
-  const url = `redis://127.0.0.1:${port}`
+  const redis = await RedisServer.start()
+  const url = redis.url
   console.log(`bench:redis — redis-server on ${url}; ${ROUNDS} rounds of ${SECONDS} s per server, ${SAVE_ROUNDS} rounds of ${SAVES_PER_ROUND} saves`)
 
   // 1. save() in this process.
@@ -168,7 +135,7 @@ async function main (): Promise<void> {
       up[which].cpu.push(m.cpu)
     }
   }
-  await stopRedis(redis)
+  await redis.stop()
   for (let i = 0; i < ROUNDS; i++) {
     for (const [which, s] of [['ring', ringServer], ['redis', redisServer]] as const) {
       const m = await load(s)
@@ -176,9 +143,9 @@ async function main (): Promise<void> {
       down[which].cpu.push(m.cpu)
     }
   }
-  redis = await startRedis(port)
+  await redis.restart()
   for (const s of [ringServer, redisServer]) s.child.kill('SIGTERM')
-  await stopRedis(redis)
+  await redis.stop()
 
   console.log('')
   console.log(row('store.save() per call', ringNs.map((n) => n / 1000), redisNs.map((n) => n / 1000), 'µs', 3))

@@ -4,24 +4,23 @@
  * starts Debian's redis-server (no persistence) on a free port and stops it on exit.
  */
 import cluster from 'node:cluster'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { buildPlayground } from './app.ts'
+import { RedisServer } from './lib/redis-server.ts'
 
 const WORKERS = 2
 const port = Number(process.env.PORT ?? 3000)
 
 if (cluster.isPrimary) {
-  let redis: ChildProcess | undefined
+  let redis: RedisServer | undefined
   let url = process.env.REDIS_URL
   if (url === undefined) {
-    const redisPort = await freePort()
-    redis = spawn(process.env.REDIS_SERVER ?? 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    redis.once('error', (err) => {
-      console.error(`could not start redis-server (${err.message}): install it (apt-get install redis-server) or set REDIS_URL`)
+    try {
+      redis = await RedisServer.start()
+    } catch (err) {
+      console.error(`could not start redis-server (${(err as Error).message}): install it (apt-get install redis-server) or set REDIS_URL`)
       process.exit(1)
-    })
-    url = `redis://127.0.0.1:${redisPort}`
+    }
+    url = redis.url
     console.log(`started redis-server for the playground: ${url}`)
   }
   for (let i = 0; i < WORKERS; i++) cluster.fork({ REDIS_URL: url })
@@ -32,8 +31,7 @@ if (cluster.isPrimary) {
     closing = true
     for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM')
     const done = (): void => {
-      redis?.kill('SIGTERM')
-      process.exit(0)
+      (redis?.stop() ?? Promise.resolve()).finally(() => process.exit(0)).catch(() => {})
     }
     if (Object.keys(cluster.workers ?? {}).length === 0) done()
     cluster.on('exit', () => { if (Object.keys(cluster.workers ?? {}).length === 0) done() })
@@ -47,15 +45,4 @@ if (cluster.isPrimary) {
   const close = (): void => { app.close().then(() => process.exit(0), () => process.exit(1)) }
   process.on('SIGTERM', close)
   process.on('SIGINT', close)
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => { resolve(p) })
-    })
-  })
 }
