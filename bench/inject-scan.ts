@@ -2,7 +2,8 @@
  * What finding the toolbar's insertion point costs on one page: the plain search for the last
  * `</body>` (kept here as the reference) against findInsertion's scan, on the 20 KB bench page and
  * on a hostile page of the same size (dense tags and attributes, quotes, comments, `<` in text and
- * a script full of `</` and `<!--`). Flat strings, so V8's flattening of a rope is not counted.
+ * a script full of `</` and `<!--`), each as served (ending `</body></html>`: no scan needed) and with
+ * a script after its `</body>` (scanned). Flat strings, so V8's flattening of a rope is not counted.
  *
  *   npx tsx bench/inject-scan.ts
  */
@@ -55,7 +56,17 @@ function usPerCall (fn: (s: string) => number, page: string, n = 20_000): number
   return best
 }
 
-const pages: Array<[string, string]> = [['bench page (bench/page.ts)', benchPage()], ['hostile page', hostilePage()]]
+/** A page with markup after its last `</body>` (an app's script there): findInsertion scans it. */
+function withTrailer (page: string): string {
+  return page.replace(/<\/body>\s*<\/html>\s*$/, '</body><script>var s = "</body>"</script></html>\n')
+}
+
+const pages: Array<[string, string]> = [
+  ['bench page (bench/page.ts)', benchPage()],
+  ['hostile page', hostilePage()],
+  ['bench page, a script after </body> (scanned)', withTrailer(benchPage())],
+  ['hostile page, a script after </body> (scanned)', withTrailer(hostilePage())]
+]
 console.log('| page | bytes | lastBodyClose µs | findInsertion µs | insertion point (same?) |')
 console.log('| --- | ---: | ---: | ---: | --- |')
 for (const [name, page] of pages) {

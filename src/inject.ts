@@ -129,14 +129,48 @@ function opensTag (html: string, lt: number): boolean {
  */
 const MARKUP = /<(?:[!?]|\/(?![a-z])|\/?(?:script|style|textarea|title|template|xmp|iframe|noembed|noframes|noscript|plaintext|body|html|head)(?![^\t\n\f\r />]))|=[\t\n\f\r ]*(?:"[^"<]*<|'[^'<]*<)/gi
 
+const DOCUMENT_START = /^\uFEFF?[\t\n\f\r ]*<(?:!doctype[\t\n\f\r >]|html[\t\n\f\r />])/i
+const CLEAN_END = /<\/body[\t\n\f\r ]*>[\t\n\f\r ]*(?:<\/html[\t\n\f\r ]*>[\t\n\f\r ]*)?$/i
+/** How far from the end quickInsertion looks for the closing tags. */
+const CLEAN_END_SPAN = 64
+
+/**
+ * The usual page without a scan: it opens with a doctype or `<html>` and ends with `</body>` and
+ * at most `</html>` and white space. The snippet goes before that `</body>`, so nothing of the page
+ * but those closing tags follows it: even inside a script or comment left open, it is the same as
+ * appending at the end. Other pages: undefined, and findInsertion scans them.
+ */
+function quickInsertion (html: string): number | undefined {
+  if (!DOCUMENT_START.test(html)) return undefined
+  const from = html.length > CLEAN_END_SPAN ? html.length - CLEAN_END_SPAN : 0
+  const m = CLEAN_END.exec(from === 0 ? html : html.slice(from))
+  if (m === null) return undefined
+  const at = from + m.index
+  // The markup just before must be a closed, ordinary tag (not a comment, `<!`/`<?` markup or a
+  // raw-text element's start); else the scan decides.
+  const lt = html.lastIndexOf('<', at - 1)
+  if (lt === -1) return at
+  const gt = html.indexOf('>', lt)
+  if (gt === -1 || gt >= at) return undefined
+  if (OPENS_RAW.test(html.slice(lt, lt + 12)) && !(html.startsWith('<!--', lt) && html.lastIndexOf('-->', gt) > lt + 3)) return undefined
+  return at
+}
+
+const OPENS_RAW = /^<(?:[!?]|\/(?![a-z])|(?:script|style|textarea|title|template|xmp|iframe|noembed|noframes|noscript|plaintext)(?![^\t\n\f\r />]))/i
+
 /**
  * Where the toolbar's snippet can go in an HTML page: before the last `</body>` that an HTML parser
  * would see as a tag (not inside a comment, an attribute value, a script, style, textarea, title or
  * template), else at the end of a page that ends in body text; NOT_A_DOCUMENT or UNSAFE_END when it
- * must not go in. A regular expression jumps to the few places that matter (see MARKUP), so the
- * page's ordinary tags cost no JavaScript; see docs/performance.md for what it costs.
+ * must not go in. The usual page is answered from its ends (quickInsertion); others are scanned
+ * (scanInsertion). docs/performance.md has what each costs.
  */
 export function findInsertion (html: string): number {
+  return quickInsertion(html) ?? scanInsertion(html)
+}
+
+/** findInsertion's scan: a regular expression jumps to the few places that matter (see MARKUP). */
+function scanInsertion (html: string): number {
   const n = html.length
   let document = false
   let lastBody = -1
