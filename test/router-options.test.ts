@@ -28,14 +28,14 @@ for (const v of variants) {
     const page = await app.inject('/page')
     const pageId = page.headers['x-debug-toolbar-id']
     assert.equal(typeof pageId, 'string', 'the app route is profiled')
-    assert.match(page.body, /data-debug-toolbar=/)
+    assert.match(page.body, /data-debug-toolbar[\s=>]/)
 
     for (const url of v.urls) {
       const res = await app.inject(url)
       assert.ok(res.statusCode < 500, `${url} answered ${res.statusCode}`)
       assert.equal(res.headers['x-debug-toolbar-id'], undefined, `${url} got an id header`)
       assert.doesNotMatch(String(res.headers['server-timing'] ?? ''), /heap/, `${url} got Server-Timing`)
-      assert.doesNotMatch(res.body, /data-debug-toolbar=/, `${url} got the snippet`)
+      assert.doesNotMatch(res.body, /data-debug-toolbar[\s=>]/, `${url} got the snippet`)
     }
     // The variant's history page really is the toolbar's own page.
     const history = await app.inject(v.urls[0] as string)
