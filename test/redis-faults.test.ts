@@ -25,7 +25,7 @@ describe('Redis store faults', { skip }, () => {
     await server.stop()
   })
 
-  async function app (keyPrefix: string, maxRequests: number): Promise<{ app: FastifyInstance, lines: Line[] }> {
+  async function app (keyPrefix: string, maxRequests = 50, url = server.url): Promise<{ app: FastifyInstance, lines: Line[] }> {
     const lines: Line[] = []
     const stream = new Writable({
       write (chunk, _enc, done) {
@@ -34,7 +34,7 @@ describe('Redis store faults', { skip }, () => {
       }
     })
     const a = Fastify({ logger: { level: 'info', stream } })
-    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, maxRequests, store: { redis: server.url, keyPrefix } })
+    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, maxRequests, store: { redis: url, keyPrefix } })
     a.get('/hello', async () => ({ hello: 'world' }))
     await a.ready()
     return { app: a, lines }
@@ -85,17 +85,7 @@ describe('Redis store faults', { skip }, () => {
   })
 
   test('a Redis that is down at start-up: registration succeeds, requests answer, toolbar routes answer from this process, logged once', async () => {
-    const lines: Line[] = []
-    const stream = new Writable({
-      write (chunk, _enc, done) {
-        for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
-        done()
-      }
-    })
-    const a = Fastify({ logger: { level: 'info', stream } })
-    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, store: { redis: `redis://127.0.0.1:${await freePort()}`, keyPrefix: `f3:${newId()}:` } })
-    a.get('/hello', async () => ({ hello: 'world' }))
-    await a.ready()
+    const { app: a, lines } = await app(`f3:${newId()}:`, 50, `redis://127.0.0.1:${await freePort()}`)
     try {
       const ids: string[] = []
       for (let i = 0; i < 3; i++) ids.push(await request(a))
