@@ -5,7 +5,7 @@
  */
 import { DEFAULT_QUERY, groupSites } from '../allocations/group.ts'
 import type { CodeCategory, PlacedFrame } from '../allocations/location.ts'
-import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
+import type { AllocationsRecord, AllocationsSkipped, BuiltinsView } from '../allocations/types.ts'
 import { bytes, ms } from '../format.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
 import { groupByForm, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
@@ -36,8 +36,20 @@ export interface SiteRow {
   members: Array<{ functionName: string, location: string, bytes: string, samples: number, shareLabel: string }>
 }
 
+/** The builtins switch: its choices and what the sites and the flame graph do with builtins. */
+export interface BuiltinsSwitch {
+  choices: Array<{ value: BuiltinsView, label: string, checked: boolean }>
+  /** The view the sites are in (the asked one unless the call tree is gone). */
+  shown: BuiltinsView
+  note: string
+}
+
+/** How each builtins view reads as a choice. */
+const BUILTINS_LABELS: Readonly<Record<BuiltinsView, string>> = { folded: 'Toward callers', apart: 'Apart' }
+
 /** The section when the request was sampled. */
 export interface SampledView extends GroupByForm {
+  builtins: BuiltinsSwitch
   state: 'sampled'
   /** What the samples stand for, in a sentence. */
   meaning: string
@@ -93,13 +105,26 @@ export function allocationNotes (a: AllocationsRecord): string[] {
   return notes
 }
 
+/** The builtins switch for sites shown in `a.builtins`, `asked` being what the query asked for. */
+export function builtinsSwitch (a: AllocationsRecord, asked: BuiltinsView): BuiltinsSwitch {
+  const shown = a.builtins === 'folded' ? 'folded' : 'apart'
+  const choices = (['folded', 'apart'] as const).map((value) => ({ value, label: BUILTINS_LABELS[value], checked: value === shown }))
+  const what = 'V8 builtins (split, push, JSON.parse, iterator next...)'
+  let note = shown === 'folded'
+    ? `${what} count toward the JavaScript function that called them; Apart lists them as sites of their own.`
+    : `${what} are listed as sites of their own, as V8 reports them.`
+  if (asked !== shown && a.samples > 0) note += ` They cannot be shown ${asked === 'apart' ? 'apart' : 'toward their callers'} here: this request's call tree is not stored.`
+  return { choices, shown, note: `${note} The flame graph and the .heapprofile download show the call tree as V8 recorded it, builtins apart.` }
+}
+
 /** The "Allocation sites" section of a record. */
 export function allocationsView (r: RequestRecord, env: PanelEnv): AllocationsView {
-  const a = r.memory.allocations
-  if (a === undefined) return { state: 'off' }
-  if (!isSampled(a)) return { state: 'skipped', skipped: a.skipped, reason: a.reason }
+  if (r.memory.allocations === undefined) return { state: 'off' }
+  if (!isSampled(r.memory.allocations)) return { state: 'skipped', skipped: r.memory.allocations.skipped, reason: r.memory.allocations.reason }
   const query = env.sites ?? DEFAULT_QUERY
   const root = env.root ?? ''
+  // The sites as asked: the record's own (builtins folded) or counted again from the call tree.
+  const a = env.allocations ?? r.memory.allocations
   const grouped = groupSites(a, query, root)
   const base = `${env.prefix}/requests/${encodeURIComponent(r.id)}`
 
@@ -145,6 +170,7 @@ export function allocationsView (r: RequestRecord, env: PanelEnv): AllocationsVi
       { label: 'Sampler overhead', value: ms(a.overheadMs), hint: a.sampler === 'inspector' ? 'start, read and stop, including the forced GC' : 'start, read and stop' }
     ],
     ...groupByForm(query),
+    builtins: builtinsSwitch(a, env.builtins ?? 'folded'),
     rows,
     unlisted: unlisted.length === 0 ? '' : `${unlisted.join('; ')}.`.replace(/^./, (c) => c.toUpperCase()),
     formAction: env.page === true ? `${base}#fdt-panel-memory` : `${base}/panels/memory`,

@@ -1,4 +1,5 @@
 import { GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from '../allocations/group.ts'
+import type { AllocationsRecord, BuiltinsView } from '../allocations/types.ts'
 import type { RecordSummary, RequestRecord } from '../record/types.ts'
 
 /** What a panel may know besides its record: the store's summaries (newest first) and where the toolbar lives. */
@@ -9,6 +10,10 @@ export interface PanelEnv {
   root?: string
   /** How the Memory panel groups and filters allocation sites (the panel's query parameters). @default by function, no filters */
   sites?: SiteQuery
+  /** How the Memory panel counts V8 builtins (`?builtins=`). @default 'folded' (toward their callers) */
+  builtins?: BuiltinsView
+  /** The record's allocations counted again from its call tree for `builtins`, when the record's own count them otherwise. */
+  allocations?: AllocationsRecord
   /** Sampled bytes of each stored record that has allocation sites, by id: who the Memory panel offers to compare with. */
   sampled?: ReadonlyMap<string, number>
   /** True on the standalone request page (no toolbar script): forms submit to it. @default false */

@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { flameGraph, sourceIndex } from '../allocations/flamegraph.ts'
-import { defaultResolver } from '../allocations/sites.ts'
+import { defaultResolver, recountSites } from '../allocations/sites.ts'
 import { DEFAULT_QUERY, GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from '../allocations/group.ts'
 import { toHeapProfile } from '../allocations/heapprofile.ts'
-import type { AllocationsRecord } from '../allocations/types.ts'
+import type { AllocationsRecord, BuiltinsView } from '../allocations/types.ts'
 import { FST_DEBUG_TOOLBAR_NO_ALLOCATIONS } from '../errors.ts'
 import { compareContext } from '../panels/compare.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
@@ -32,8 +32,20 @@ export const sitesQuerySchema = {
   }
 } as const
 
+/** How the Memory panel may count V8 builtins. */
+export const BUILTINS_VIEWS: readonly BuiltinsView[] = ['folded', 'apart']
+
+/** The Memory panel's query: the sites query and `?builtins=apart`. */
+export const panelQuerySchema = {
+  type: 'object',
+  properties: {
+    ...sitesQuerySchema.properties,
+    builtins: { type: 'string', enum: BUILTINS_VIEWS }
+  }
+} as const
+
 /** The validated query as the panels take it. */
-export interface SitesQuerystring { group?: GroupBy, include?: string, exclude?: string }
+export interface SitesQuerystring { group?: GroupBy, include?: string, exclude?: string, builtins?: BuiltinsView }
 
 /** A validated query with its defaults. */
 export function siteQuery (q: SitesQuerystring | undefined): SiteQuery {
@@ -48,6 +60,18 @@ export function sampledIds (records: readonly RequestRecord[]): Map<string, numb
     if (isSampled(a)) out.set(r.id, a.sampledBytes)
   }
   return out
+}
+
+/**
+ * A record's allocations with builtins counted as asked: the record's own when they already are
+ * (records keep them folded), otherwise its sites counted again from the stored call tree; undefined
+ * when the record has no samples or its tree is gone.
+ */
+export async function allocationsAs (r: RequestRecord, builtins: BuiltinsView | undefined, store: RequestStore, maxSites: number): Promise<AllocationsRecord | undefined> {
+  const a = r.memory.allocations
+  if (builtins === undefined || !isSampled(a) || a.builtins === builtins || !a.hasProfile) return undefined
+  const profile = await store.getProfile(r.id)
+  return profile === undefined ? undefined : recountSites(a, profile, maxSites, builtins)
 }
 
 /** The d3-flame-graph package's dist/ folder (a dependency: resolved wherever npm put it). */
