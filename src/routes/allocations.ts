@@ -65,12 +65,13 @@ export function sampledIds (records: readonly RequestRecord[]): Map<string, numb
 /**
  * A record's allocations with builtins counted as asked: the record's own when they already are
  * (records keep them folded), otherwise its sites counted again from the stored call tree; undefined
- * when the record has no samples or its tree is gone.
+ * when the record has no samples or its tree is gone or unreadable.
  */
 export async function allocationsAs (r: RequestRecord, builtins: BuiltinsView | undefined, store: RequestStore, maxSites: number): Promise<AllocationsRecord | undefined> {
   const a = r.memory.allocations
   if (builtins === undefined || !isSampled(a) || a.builtins === builtins || !a.hasProfile) return undefined
-  const profile = await store.getProfile(r.id)
+  // A shared store that fails to answer leaves the record's own sites, and the panel says so.
+  const profile = await store.getProfile(r.id).catch(() => undefined)
   return profile === undefined ? undefined : recountSites(a, profile, maxSites, builtins)
 }
 
