@@ -7,7 +7,7 @@ import { foldBuiltins } from '../src/allocations/builtins.ts'
 import type { HeapProfile, HeapProfileNode } from '../src/allocations/heapprofile.ts'
 import { summarizeSites } from '../src/allocations/sites.ts'
 import type { AllocationsRecord, ProfileNode } from '../src/allocations/types.ts'
-import { builtinsSwitch } from '../src/panels/allocations.ts'
+import { builtinsSwitch } from '../src/panels/panel.ts'
 import { appWithToolbar, recordOf } from './helpers.ts'
 import { splitLines } from './fixtures/allocators.ts'
 import { record as allocations } from './allocations-fixture.ts'
@@ -123,6 +123,17 @@ test('a route allocating through String.prototype.split: its own function is the
     assert.equal(refused.statusCode, 400, bad)
     assert.equal(refused.json().code, 'FST_ERR_VALIDATION')
   }
+
+  // The compare page takes the switch too, for both requests at once.
+  const another = String((await app.inject({ url: '/lines', headers: SAMPLE })).headers['x-debug-toolbar-id'])
+  kept = []
+  const compared = await app.inject(`${P}/requests/${id}/compare/${another}`)
+  assert.equal(compared.statusCode, 200)
+  assert.ok(labels(compared.body).includes('splitLines'), labels(compared.body).join(', '))
+  assert.equal(labels(compared.body).includes('split'), false)
+  const comparedApart = await app.inject(`${P}/requests/${id}/compare/${another}?builtins=apart`)
+  assert.ok(labels(comparedApart.body).includes('split'), labels(comparedApart.body).join(', '))
+  assert.match(comparedApart.body, /<input type="radio" name="builtins" value="apart" checked>/)
 
   // The download stays the raw profile: split is a node of its own, as V8 wrote it.
   const hp = (await app.inject(`${P}/requests/${id}/profile.heapprofile`)).json() as HeapProfile

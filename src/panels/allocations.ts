@@ -5,10 +5,10 @@
  */
 import { DEFAULT_QUERY, groupSites } from '../allocations/group.ts'
 import type { CodeCategory, PlacedFrame } from '../allocations/location.ts'
-import type { AllocationsRecord, AllocationsSkipped, BuiltinsView } from '../allocations/types.ts'
+import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 import { bytes, ms } from '../format.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
-import { groupByForm, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
+import { builtinsSwitch, groupByForm, type BuiltinsSwitch, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
 
 /** Most requests the panel offers to compare with. */
 export const MAX_COMPARE_CANDIDATES = 8
@@ -35,17 +35,6 @@ export interface SiteRow {
   /** By file or package: the functions in the group, heaviest first. */
   members: Array<{ functionName: string, location: string, bytes: string, samples: number, shareLabel: string }>
 }
-
-/** The builtins switch: its choices and what the sites and the flame graph do with builtins. */
-export interface BuiltinsSwitch {
-  choices: Array<{ value: BuiltinsView, label: string, checked: boolean }>
-  /** The view the sites are in (the asked one unless the call tree is gone). */
-  shown: BuiltinsView
-  note: string
-}
-
-/** How each builtins view reads as a choice. */
-const BUILTINS_LABELS: Readonly<Record<BuiltinsView, string>> = { folded: 'Toward callers', apart: 'Apart' }
 
 /** The section when the request was sampled. */
 export interface SampledView extends GroupByForm {
@@ -103,18 +92,6 @@ export function allocationNotes (a: AllocationsRecord): string[] {
   }
   notes.push('V8 credits allocations to the function they happened in, located where the function is defined; small functions inlined by the optimiser are credited to their caller. Buffers are not sampled (see External above).')
   return notes
-}
-
-/** The builtins switch for sites shown in `a.builtins`, `asked` being what the query asked for. */
-export function builtinsSwitch (a: AllocationsRecord, asked: BuiltinsView): BuiltinsSwitch {
-  const shown = a.builtins === 'folded' ? 'folded' : 'apart'
-  const choices = (['folded', 'apart'] as const).map((value) => ({ value, label: BUILTINS_LABELS[value], checked: value === shown }))
-  const what = 'V8 builtins (split, push, JSON.parse, iterator next...)'
-  let note = shown === 'folded'
-    ? `${what} count toward the JavaScript function that called them; Apart lists them as sites of their own.`
-    : `${what} are listed as sites of their own, as V8 reports them.`
-  if (asked !== shown && a.samples > 0) note += ` They cannot be shown ${asked === 'apart' ? 'apart' : 'toward their callers'} here: this request's call tree is not stored.`
-  return { choices, shown, note: `${note} The flame graph and the .heapprofile download show the call tree as V8 recorded it, builtins apart.` }
 }
 
 /** The "Allocation sites" section of a record. */

@@ -64,3 +64,30 @@ export function groupByForm (query: SiteQuery): GroupByForm {
     maxFilterLength: MAX_FILTER_LENGTH
   }
 }
+
+/** The builtins switch: its choices and what the sites (and the flame graph) do with builtins. */
+export interface BuiltinsSwitch {
+  choices: Array<{ value: BuiltinsView, label: string, checked: boolean }>
+  /** The view the sites are in (the asked one unless a call tree is gone). */
+  shown: BuiltinsView
+  note: string
+}
+
+/** How each builtins view reads as a choice. */
+const BUILTINS_LABELS: Readonly<Record<BuiltinsView, string>> = { folded: 'Toward callers', apart: 'Apart' }
+
+/**
+ * The builtins switch for sites shown in `a.builtins`, `asked` being what the query asked for.
+ * `withTree` adds that the flame graph and the download keep the raw tree (the Memory panel). @default true
+ */
+export function builtinsSwitch (a: Pick<AllocationsRecord, 'builtins' | 'samples'>, asked: BuiltinsView, withTree = true): BuiltinsSwitch {
+  const shown = a.builtins === 'folded' ? 'folded' : 'apart'
+  const choices = (['folded', 'apart'] as const).map((value) => ({ value, label: BUILTINS_LABELS[value], checked: value === shown }))
+  const what = 'V8 builtins (split, push, JSON.parse, iterator next...)'
+  let note = shown === 'folded'
+    ? `${what} count toward the JavaScript function that called them; Apart lists them as sites of their own.`
+    : `${what} are listed as sites of their own, as V8 reports them.`
+  if (asked !== shown && a.samples > 0) note += ` They cannot be shown ${asked === 'apart' ? 'apart' : 'toward their callers'} here: ${withTree ? 'this request\'s call tree is not stored' : 'the two call trees are not both stored'}.`
+  if (withTree) note += ' The flame graph and the .heapprofile download show the call tree as V8 recorded it, builtins apart.'
+  return { choices, shown, note }
+}

@@ -89,6 +89,8 @@ interface Deps {
   prefix: string
   /** The project root paths are shown relative to. */
   root: string
+  /** Sites listed when a record's sites are counted again from its call tree (allocations.maxSites). */
+  maxSites: number
   /** A stored record by id, its figures final; throws the coded 404 otherwise. */
   lookup: (id: string) => Promise<RequestRecord>
   /** Render a template as the reply (the routes' private view). */
@@ -118,7 +120,7 @@ export function downloadName (r: RequestRecord, extension: string): string {
 }
 
 /** Add the allocation routes to the toolbar's routes scope. */
-export async function allocationRoutes (app: FastifyInstance, { store, prefix, root, lookup, render }: Deps): Promise<void> {
+export async function allocationRoutes (app: FastifyInstance, { store, prefix, root, maxSites, lookup, render }: Deps): Promise<void> {
   await app.register(fastifyStatic, {
     root: vendorRoot(),
     prefix: FLAME_GRAPH_VENDOR,
@@ -165,11 +167,19 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
   })
 
   app.get<{ Params: PairParams, Querystring: SitesQuerystring }>('/requests/:id/compare/:other', {
-    schema: { params: pairParams, querystring: sitesQuerySchema }
+    schema: { params: pairParams, querystring: panelQuerySchema }
   }, async function comparePage (request, reply) {
-    const first = await sampledRecord(request.params.id)
-    const second = await sampledRecord(request.params.other)
-    const ctx = compareContext(first, second, siteQuery(request.query), root, prefix)
+    let first = await sampledRecord(request.params.id)
+    let second = await sampledRecord(request.params.other)
+    const asked = request.query.builtins
+    // Both sides counted again, or neither: never one view against the other.
+    const a1 = await allocationsAs(first.record, asked, store, maxSites)
+    const a2 = await allocationsAs(second.record, asked, store, maxSites)
+    if (a1 !== undefined && a2 !== undefined) {
+      first = { ...first, allocations: a1 }
+      second = { ...second, allocations: a2 }
+    }
+    const ctx = compareContext(first, second, siteQuery(request.query), root, prefix, asked)
     return render(reply, 'page-compare', { ctx, prefix })
   })
 }

@@ -163,15 +163,17 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Allocation sites' paths are shown relative to where the app was started.
   const root = process.cwd()
 
+  const maxSites = options.maxSites ?? DEFAULT_MAX_SITES
+
   async function env (r: RequestRecord, query?: SitesQuerystring, page = false): Promise<PanelEnv> {
     const list = await store.list()
     const builtins = query?.builtins
-    const allocations = await allocationsAs(r, builtins, store, options.maxSites ?? DEFAULT_MAX_SITES)
+    const allocations = await allocationsAs(r, builtins, store, maxSites)
     return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), builtins, allocations, sampled: sampledIds(list), page, live: live !== undefined, leakKey }
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
-  await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
+  await allocationRoutes(app, { store, prefix: options.prefix, root, maxSites, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
   // The live page's series, event stream and process actions (src/routes/live.ts).
   const live = options.live === undefined || options.live === false
