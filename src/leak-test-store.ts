@@ -40,6 +40,8 @@ export interface LeakTestStore {
   get (id: string): Promise<LeakTestEntry | undefined>
   /** Newest first. */
   list (): Promise<readonly LeakTestEntry[]>
+  /** Whether this process runs or ran the test (its progress and files are here). */
+  mine (id: string): boolean
   /** This process's running test, if any. */
   running (): LeakTestEntry | undefined
   /** The newest finished test of each `METHOD route`. */
@@ -73,6 +75,7 @@ export function createLeakTestStore (max = DEFAULT_MAX_LEAK_TESTS): LeakTestStor
     finished () {},
     get: async (id) => entries.find((e) => e.id === id),
     list: async () => entries,
+    mine: (id) => entries.some((e) => e.id === id),
     running: () => entries.find((e) => e.status === 'running'),
     latestByRoute: async () => latestByRoute(entries),
     clear () {

@@ -160,7 +160,8 @@ export function createRedisLeakTestStore (config: RedisLeakTestStoreConfig): Lea
 
   async function list (): Promise<LeakTestEntry[]> {
     const mine = await local.list()
-    const ids = await read<string[]>('zrevrange', `${p}leak-tests`, 0, max - 1)
+    // Twice the bound: unreadable members and this process's own tests do not shorten the list.
+    const ids = await read<string[]>('zrevrange', `${p}leak-tests`, 0, 2 * max - 1)
     const byId = new Map<string, LeakTestEntry>()
     if (Array.isArray(ids)) {
       const wanted = ids.filter((id) => ID_RE.test(id))
@@ -192,6 +193,7 @@ export function createRedisLeakTestStore (config: RedisLeakTestStoreConfig): Lea
       return await local.get(id) ?? await remote(id)
     },
     list,
+    mine: (id) => local.mine(id),
     running: () => local.running(),
     async latestByRoute () {
       return latestByRoute(await list())

@@ -346,6 +346,6 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
 
   app.get<{ Params: { id: string } }>('/leak-tests/:id', async function leakTestPage (request, reply) {
     const e = await find(request.params.id)
-    return deps.render(reply, 'leak-test', { ctx: leakTestContext(publicEntry(e), prefix, { here: e.snapshotDir !== undefined || active?.id === e.id, serving: processName() }), prefix })
+    return deps.render(reply, 'leak-test', { ctx: leakTestContext(publicEntry(e), prefix, { here: tests.mine(e.id), serving: processName() }), prefix })
   })
 }
