@@ -12,6 +12,7 @@ import { newId } from '../src/id.ts'
 import type { LeakTestEntry } from '../src/leak-test-store.ts'
 import { createRedisLeakTestStore } from '../src/redis-leak-test-store.ts'
 import { RedisServer, redisSkipReason, until } from './redis-server.ts'
+import { startWorker, stopWorker, type Worker } from './redis-workers.ts'
 
 const skip = redisSkipReason()
 
@@ -256,5 +257,47 @@ describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
       await b.close()
       await own.stop()
     }
+  })
+})
+
+describe('leak tests across two processes on one Redis', { skip, timeout: 180_000 }, () => {
+  let server: RedisServer
+  let worker: Worker | undefined
+  let app: FastifyInstance | undefined
+  const prefix = `ltp${newId().slice(0, 8)}:`
+
+  before(async () => {
+    server = await RedisServer.start()
+    ;[worker, app] = await Promise.all([startWorker(server.url, prefix), leakApp(server.url, prefix).then((x) => x.app)])
+  })
+  after(async () => {
+    await app?.close()
+    if (worker !== undefined) await stopWorker(worker)
+    await server?.stop()
+  })
+
+  test('another process serves the report and names the process whose disk holds the snapshots', async () => {
+    const w = worker as Worker
+    const done = await run(app as FastifyInstance, { method: 'GET', url: '/nothing', calls: 5, snapshots: true })
+    assert.equal(done.status, 'done', done.error)
+    const other = `process ${w.pid} on ${hostname()}`
+    let fromWorker: TestJson | undefined
+    await until(async () => {
+      const res = await fetch(`${w.base}${API}/${done.id}`)
+      if (res.status === 200) fromWorker = await res.json() as TestJson
+      return fromWorker?.status === 'done'
+    }, 'the finished test from the other process')
+    assert.deepEqual(fromWorker?.report, done.report)
+    assert.deepEqual(fromWorker?.process, { pid: process.pid, hostname: hostname() })
+    const list = await (await fetch(`${w.base}${API}`)).json() as Array<{ id: string, process: { pid: number } }>
+    assert.deepEqual(list.map((e) => [e.id, e.process.pid]), [[done.id, process.pid]])
+
+    const refused = await fetch(`${w.base}${API}/${done.id}/after.heapsnapshot`)
+    assert.equal(refused.status, 409)
+    assert.equal((await refused.json() as { message: string }).message, `Leak test "${done.id}": its after.heapsnapshot is on the disk of ${THIS_PROCESS}, which ran it, not of the process that answered (${other}); download it from that process`)
+    const page = await fetch(`${w.base}/__debug/leak-tests/${done.id}`)
+    assert.equal(page.status, 200)
+    const body = await page.text()
+    assert.ok(body.includes(`This test ran in ${THIS_PROCESS}; this page is served by ${other} from the shared store. Its .heapsnapshot files are on the disk of ${THIS_PROCESS} and are downloaded from that process.`), body)
   })
 })
