@@ -15,6 +15,7 @@ import { estimateProfileBytes, estimateRecordBytes, type RequestStore, type Sett
  *   bytes     string: the sum of `sizes`
  *   r:<id>    the record as JSON, expiring after ttlMs
  *   p:<id>    its allocation call tree as JSON (sampled records only), expiring with it
+ * Leak tests use `leak-tests` and `lt:<id>` beside these (src/redis-leak-test-store.ts).
  * save() only queues (the request path never waits for Redis); a timer writes the queue in one
  * script call that also trims expired, surplus and oversize records oldest first, so the caps hold
  * whichever process writes.
