@@ -147,7 +147,7 @@ function fromForm (body: unknown): StartBody {
 const PROCESS = Object.freeze({ pid: process.pid, hostname: hostname() })
 
 /** `process 123 on host` for a test's process, or this one. */
-export function processName (e?: LeakTestEntry): string {
+function processName (e?: LeakTestEntry): string {
   const p = e?.process ?? PROCESS
   return `process ${p.pid} on ${p.hostname}`
 }
