@@ -22,21 +22,31 @@ export interface LeakTestEntry {
   report?: LeakReport
   /** Why it failed or was cancelled. */
   error?: string
-  /** Folder of the kept .heapsnapshot files (deleted with the entry); never sent to clients. */
+  /** The process that runs or ran it (where its .heapsnapshot files are). */
+  process: { pid: number, hostname: string }
+  /** Folder of the kept .heapsnapshot files (deleted with the entry); never sent to clients or written to a shared store. */
   snapshotDir?: string
 }
 
-/** The leak tests the toolbar keeps, newest first, bounded by count; a running test is never evicted. */
+/**
+ * The leak tests the toolbar keeps, newest first, bounded by count; a running test is never evicted.
+ * Reads are asynchronous so that a shared store (Redis) fits the same interface.
+ */
 export interface LeakTestStore {
+  /** Keep a test that has just started (its entry is then updated in place while it runs). */
   add (e: LeakTestEntry): void
-  get (id: string): LeakTestEntry | undefined
+  /** A test has ended: its entry is final (a shared store writes it). */
+  finished (e: LeakTestEntry): void
+  get (id: string): Promise<LeakTestEntry | undefined>
   /** Newest first. */
-  list (): readonly LeakTestEntry[]
-  /** The running test, if any. */
+  list (): Promise<readonly LeakTestEntry[]>
+  /** Whether this process runs or ran the test (its progress and files are here). */
+  mine (id: string): boolean
+  /** This process's running test, if any. */
   running (): LeakTestEntry | undefined
   /** The newest finished test of each `METHOD route`. */
-  latestByRoute (): ReadonlyMap<string, LeakTestEntry>
-  /** Forget every finished test and delete its files. */
+  latestByRoute (): Promise<ReadonlyMap<string, LeakTestEntry>>
+  /** On close: forget this process's finished tests and delete their files. */
   clear (): void
   readonly max: number
 }
@@ -62,18 +72,12 @@ export function createLeakTestStore (max = DEFAULT_MAX_LEAK_TESTS): LeakTestStor
         return false
       })
     },
-    get: (id) => entries.find((e) => e.id === id),
-    list: () => entries,
+    finished () {},
+    get: async (id) => entries.find((e) => e.id === id),
+    list: async () => entries,
+    mine: (id) => entries.some((e) => e.id === id),
     running: () => entries.find((e) => e.status === 'running'),
-    latestByRoute () {
-      const m = new Map<string, LeakTestEntry>()
-      for (const e of entries) {
-        if (e.status !== 'done' || e.route === undefined) continue
-        const key = `${e.request.method} ${e.route}`
-        if (!m.has(key)) m.set(key, e)
-      }
-      return m
-    },
+    latestByRoute: async () => latestByRoute(entries),
     clear () {
       entries = entries.filter((e) => {
         if (e.status === 'running') return true
@@ -82,4 +86,15 @@ export function createLeakTestStore (max = DEFAULT_MAX_LEAK_TESTS): LeakTestStor
       })
     }
   }
+}
+
+/** The newest finished test of each `METHOD route` among `entries` (newest first). */
+export function latestByRoute (entries: readonly LeakTestEntry[]): Map<string, LeakTestEntry> {
+  const m = new Map<string, LeakTestEntry>()
+  for (const e of entries) {
+    if (e.status !== 'done' || e.route === undefined) continue
+    const key = `${e.request.method} ${e.route}`
+    if (!m.has(key)) m.set(key, e)
+  }
+  return m
 }

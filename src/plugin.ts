@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveOptions, type DebugToolbarOptions } from './options.ts'
+import { createRedisLeakTestStore } from './redis-leak-test-store.ts'
 import { redisStoreFactory } from './redis-store.ts'
 import { routes } from './routes/index.ts'
 import { kProfile } from './toolbar/request-profile.ts'
@@ -27,9 +28,11 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   app.addHook('onSend', toolbar.onSend)
   app.addHook('onClose', toolbar.onClose)
 
-  const { prefix, allow, maxRequests, maxStoreBytes, live } = options
+  const { prefix, allow, maxRequests, maxStoreBytes, live, store } = options
   const maxSites = options.allocations === false ? undefined : options.allocations.maxSites
-  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, maxSites, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount() })
+  // With the Redis store, leak tests are shared on the same connection and prefix.
+  const leakTests = makeStore === undefined || store.kind !== 'redis' ? undefined : createRedisLeakTestStore({ client: makeStore.client, keyPrefix: store.keyPrefix, ttlMs: store.ttlMs, log: app.log })
+  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, maxSites, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount(), ...(leakTests === undefined ? {} : { leakTests }) })
 }
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */

@@ -15,6 +15,7 @@ import { estimateProfileBytes, estimateRecordBytes, type RequestStore, type Sett
  *   bytes     string: the sum of `sizes`
  *   r:<id>    the record as JSON, expiring after ttlMs
  *   p:<id>    its allocation call tree as JSON (sampled records only), expiring with it
+ * Leak tests use `leak-tests` and `lt:<id>` beside these (src/redis-leak-test-store.ts).
  * save() only queues (the request path never waits for Redis); a timer writes the queue in one
  * script call that also trims expired, surplus and oversize records oldest first, so the caps hold
  * whichever process writes.
@@ -29,8 +30,8 @@ const FLUSH_DELAY_MS = 50
 /** Time between writes while Redis does not answer, in ms. */
 const RETRY_MS = 1000
 /** How long a write or a read may take before Redis counts as unavailable, in ms. */
-const WRITE_TIMEOUT_MS = 3000
-const READ_TIMEOUT_MS = 1500
+export const WRITE_TIMEOUT_MS = 3000
+export const READ_TIMEOUT_MS = 1500
 /** A record asked for by id and not in Redis yet may be in another process's next batch: look again after these waits, in ms. */
 const MISS_RETRIES_MS = [100, 250]
 /** Distinct bad keys logged, at most (each once). */
@@ -350,7 +351,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
 }
 
 /** True when Redis answered with an error about the command or the data (retrying would fail alike), not about being unavailable. */
-function rejected (err: unknown): boolean {
+export function rejected (err: unknown): boolean {
   return (err as Error | undefined)?.name === 'ReplyError' && /^(ERR|WRONGTYPE)/.test((err as Error).message)
 }
 
@@ -361,7 +362,8 @@ class RedisTimeout extends Error {
   }
 }
 
-async function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a RedisTimeout after `ms`. */
+export async function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined
   try {
     return await Promise.race([promise, new Promise<never>((_resolve, reject) => { t = setTimeout(() => { reject(new RedisTimeout(ms)) }, ms) })])
@@ -397,7 +399,7 @@ export async function loadIoredis (specifier = 'ioredis'): Promise<RedisConstruc
  * Make the store factory for the `store: { redis }` option: loads ioredis for a URL (at
  * registration, so a missing package fails it) and connects lazily; a client passed in is used as is.
  */
-export async function redisStoreFactory (options: ResolvedOptions, log: FastifyBaseLogger): Promise<((settle: Settle) => RequestStore) | undefined> {
+export async function redisStoreFactory (options: ResolvedOptions, log: FastifyBaseLogger): Promise<RedisStoreFactory | undefined> {
   const s = options.store
   if (s.kind !== 'redis') return undefined
   let client: RedisClientLike
@@ -423,5 +425,9 @@ export async function redisStoreFactory (options: ResolvedOptions, log: FastifyB
   } else {
     client = s.redis
   }
-  return (settle) => createRedisStore({ client, keyPrefix: s.keyPrefix, ttlMs: s.ttlMs, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes, log, settle, release })
+  const make = (settle: Settle): RequestStore => createRedisStore({ client, keyPrefix: s.keyPrefix, ttlMs: s.ttlMs, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes, log, settle, release })
+  return Object.assign(make, { client })
 }
+
+/** Makes the Redis store; `client` is its connection, for other shared state of the toolbar (leak tests). */
+export type RedisStoreFactory = ((settle: Settle) => RequestStore) & { readonly client: RedisClientLike }

@@ -55,6 +55,18 @@ export interface LeakTestContext {
     statusCodes: string
   }
   downloads: Array<{ href: string, label: string }>
+  /** `process 123 on host`: the process that runs or ran the test. */
+  process: string
+  /** Set when the test is another process's (read from the shared store): what that means here. */
+  elsewhere?: string
+}
+
+/** Where the page is served from, for a test that may be another process's. */
+export interface LeakTestWhere {
+  /** Whether the process serving the page runs or ran the test (its files and progress are here). @default true */
+  here?: boolean
+  /** `process 123 on host`: the process serving the page. */
+  serving?: string
 }
 
 const CHART_W = 640
@@ -63,7 +75,9 @@ const CHART_H = 180
 const PHASES: Readonly<Record<string, string>> = { 'warm-up': 'warm-up call', calls: 'call', snapshot: 'heap snapshot', sampling: 'sampler call', analysis: 'snapshot analysis' }
 
 /** The page's data for one test; `root` shortens the sites' file paths. */
-export function leakTestContext (e: Omit<LeakTestEntry, 'snapshotDir'>, prefix: string, root = process.cwd()): LeakTestContext {
+export function leakTestContext (e: Omit<LeakTestEntry, 'snapshotDir'>, prefix: string, where: LeakTestWhere = {}, root = process.cwd()): LeakTestContext {
+  const owner = `process ${e.process.pid} on ${e.process.hostname}`
+  const here = where.here ?? true
   const p = e.progress
   const progress = p === undefined ? 'starting' : `${PHASES[p.phase] ?? p.phase} ${p.done} of ${p.total}`
   const base = `${prefix}/api/leak-tests/${e.id}`
@@ -71,7 +85,7 @@ export function leakTestContext (e: Omit<LeakTestEntry, 'snapshotDir'>, prefix: 
   const downloads: LeakTestContext['downloads'] = []
   if (r !== undefined) {
     downloads.push({ href: `${base}/report.json`, label: 'Report (JSON)' })
-    if (r.snapshots.kept && r.snapshots.status === 'taken') {
+    if (r.snapshots.kept && r.snapshots.status === 'taken' && here) {
       downloads.push({ href: `${base}/before.heapsnapshot`, label: `Snapshot before (${bytes(r.snapshots.before?.fileBytes ?? 0)})` })
       if (r.snapshots.after !== undefined) downloads.push({ href: `${base}/after.heapsnapshot`, label: `Snapshot after (${bytes(r.snapshots.after.fileBytes)})` })
     }
@@ -88,8 +102,19 @@ export function leakTestContext (e: Omit<LeakTestEntry, 'snapshotDir'>, prefix: 
     progress,
     ...(e.error === undefined ? {} : { error: e.error }),
     ...(r === undefined ? {} : { report: reportContext(r, root) }),
-    downloads
+    downloads,
+    process: owner,
+    ...(here ? {} : { elsewhere: elsewhereNote(e, owner, where.serving) })
   }
+}
+
+/** What the page of another process's test says: its progress, Cancel and snapshot files are with that process. */
+function elsewhereNote (e: Omit<LeakTestEntry, 'snapshotDir'>, owner: string, serving = 'this process'): string {
+  const files = e.report?.snapshots.kept === true && e.report.snapshots.status === 'taken'
+    ? ` Its .heapsnapshot files are on the disk of ${owner} and are downloaded from that process.`
+    : ''
+  if (e.status === 'running') return `This test runs in ${owner}; this page is served by ${serving}, which shows its outcome once it has ended, but not its progress.${files}`
+  return `This test ran in ${owner}; this page is served by ${serving} from the shared store.${files}`
 }
 
 function reportContext (r: LeakReport, root: string): NonNullable<LeakTestContext['report']> {

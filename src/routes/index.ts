@@ -280,7 +280,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   app.get('/', async function historyPage (request: FastifyRequest, reply) {
     if ((request.query as { view?: unknown }).view === 'routes') {
       const records = await store.list()
-      const rows = routeRows(records.map(summarize), sampledIds(records), leakTests.latestByRoute(), options.prefix)
+      const rows = routeRows(records.map(summarize), sampledIds(records), await leakTests.latestByRoute(), options.prefix)
       return (reply as ViewReply)[VIEW]('page-routes', { rows, prefix: options.prefix, count: records.length, maxRequests: options.maxRequests, token })
     }
     const liveCtx = live?.page(request.query as Record<string, string>)

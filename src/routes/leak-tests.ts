@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions } from 'fastify'
@@ -143,6 +143,15 @@ function fromForm (body: unknown): StartBody {
   }
 }
 
+/** This process, as entries name the process that runs them. */
+const PROCESS = Object.freeze({ pid: process.pid, hostname: hostname() })
+
+/** `process 123 on host` for a test's process, or this one. */
+function processName (e?: LeakTestEntry): string {
+  const p = e?.process ?? PROCESS
+  return `process ${p.pid} on ${p.hostname}`
+}
+
 /** A test as clients see it: everything but where its files are. */
 export function publicEntry (e: LeakTestEntry): Omit<LeakTestEntry, 'snapshotDir'> {
   const { snapshotDir: _dir, ...rest } = e
@@ -156,10 +165,15 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   /** The ticket a page-driven test's calls carry, by test id (while it runs). */
   const pageTickets = new Map<string, string>()
 
-  function find (id: string): LeakTestEntry {
-    const e = tests.get(id)
+  async function find (id: string): Promise<LeakTestEntry> {
+    const e = await tests.get(id)
     if (e === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_LEAK_TEST(id.slice(0, 64), tests.max)
     return e
+  }
+
+  /** A running test this process does not run (another process's, read from the shared store): why it cannot be acted on here. */
+  function runsElsewhere (e: LeakTestEntry, what: string): void {
+    if (e.status === 'running' && active?.id !== e.id) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `it runs in ${processName(e)}, not in the process that answered (${processName()}); ${what} there`)
   }
 
   function links (e: LeakTestEntry): { url: string, page: string } {
@@ -219,6 +233,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
       active = undefined
       pageTickets.delete(entry.id)
       page?.end({ action: entry.status === 'done' ? 'done' : (entry.status === 'cancelled' ? 'cancelled' : 'failed') })
+      tests.finished(entry)
     })
   }
 
@@ -253,7 +268,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
       if (!PAGE_METHODS.has(r.method)) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_METHOD(r.method)
       refuseIfBusy()
       inject = { method: r.method as 'GET', url: r.url }
-      entry = { id: newId(), status: 'running', source: 'page', request: { method: r.method, url: r.url }, route: r.route, calls, snapshots, startedAt: Date.now() }
+      entry = { id: newId(), status: 'running', source: 'page', request: { method: r.method, url: r.url }, route: r.route, calls, snapshots, startedAt: Date.now(), process: PROCESS }
       page = new PageDriver(entry)
     } else {
       const method = typeof body.method === 'string' ? body.method.toUpperCase() : (body.method === undefined ? 'GET' : '')
@@ -268,7 +283,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
       refuseIfBusy()
       // The headers are used for the run only: the entry and the report keep method and URL.
       inject = { method: method as 'GET', url, headers: headers as Record<string, string>, ...(payload === undefined ? {} : { payload: payload as string }) }
-      entry = { id: newId(), status: 'running', source: 'api', request: { method, url }, calls, snapshots, startedAt: Date.now() }
+      entry = { id: newId(), status: 'running', source: 'api', request: { method, url }, calls, snapshots, startedAt: Date.now(), process: PROCESS }
     }
     start(entry, inject, page)
     if (form) return reply.redirect(links(entry).page, 303)
@@ -277,19 +292,20 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   })
 
   app.get('/api/leak-tests', async function listLeakTests () {
-    return tests.list().map((e) => ({ id: e.id, status: e.status, source: e.source, request: e.request, route: e.route, calls: e.calls, startedAt: e.startedAt, finishedAt: e.finishedAt, verdict: e.report?.verdict, summary: e.report?.summary, ...links(e) }))
+    return (await tests.list()).map((e) => ({ id: e.id, status: e.status, source: e.source, request: e.request, route: e.route, calls: e.calls, startedAt: e.startedAt, finishedAt: e.finishedAt, process: e.process, verdict: e.report?.verdict, summary: e.report?.summary, ...links(e) }))
   })
 
   app.get<{ Params: { id: string } }>('/api/leak-tests/:id', async function getLeakTest (request) {
-    const e = find(request.params.id)
+    const e = await find(request.params.id)
     return { ...publicEntry(e), ...links(e) }
   })
 
   app.post<{ Params: { id: string } }>('/api/leak-tests/:id/cancel', { onRequest: deps.sameOrigin }, async function cancelLeakTest (request) {
-    const e = find(request.params.id)
+    const e = await find(request.params.id)
     // The token, or the ticket of a page-driven test (the page that started it holds no token).
     const ticketValue = pageTickets.get(e.id)
     if (ticketValue === undefined || request.headers[LEAK_TEST_HEADER] !== ticketValue) deps.checkToken(request)
+    runsElsewhere(e, 'cancel it')
     if (e.status !== 'running' || active?.id !== e.id) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `it is ${e.status}, not running`)
     const reason = new Error('cancelled')
     active.controller.abort(reason)
@@ -299,8 +315,9 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
 
   // Authorised by the run's ticket, given only to the page that started the test.
   app.post<{ Params: { id: string }, Body: { status?: unknown } | null }>('/api/leak-tests/:id/step', { onRequest: deps.sameOrigin }, async function pageStep (request) {
-    const e = find(request.params.id)
+    const e = await find(request.params.id)
     if (e.source !== 'page') throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, 'it repeats its request in process; only a page-driven test takes steps')
+    runsElsewhere(e, 'send its steps')
     if (e.status !== 'running' || active?.page === undefined || active.id !== e.id) return { action: e.status === 'running' ? 'failed' : e.status, progress: e.progress }
     if (request.headers[LEAK_TEST_HEADER] !== pageTickets.get(e.id)) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `a step must carry the test's ticket in the ${LEAK_TEST_HEADER} header`)
     const status = request.body?.status
@@ -308,17 +325,19 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   })
 
   app.get<{ Params: { id: string } }>('/api/leak-tests/:id/report.json', async function downloadReport (request, reply) {
-    const e = find(request.params.id)
+    const e = await find(request.params.id)
     if (e.report === undefined) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `it is ${e.status}: there is no report`)
     reply.header('content-disposition', `attachment; filename="leak-test-${e.id}.json"`)
     return e.report
   })
 
   app.get<{ Params: { id: string, which: string } }>('/api/leak-tests/:id/:which', async function downloadSnapshot (request, reply) {
-    const e = find(request.params.id)
+    const e = await find(request.params.id)
     const which = request.params.which
     if (which !== 'before.heapsnapshot' && which !== 'after.heapsnapshot') throw new FST_DEBUG_TOOLBAR_BAD_LEAK_TEST('file', 'expected report.json, before.heapsnapshot or after.heapsnapshot')
     const path = e.snapshotDir === undefined ? undefined : join(e.snapshotDir, which)
+    // Read from the shared store: the files are on the disk of the process that ran the test.
+    if (path === undefined && e.report?.snapshots.kept === true && e.report.snapshots.status === 'taken') throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `its ${which} is on the disk of ${processName(e)}, which ran it, not of the process that answered (${processName()}); download it from that process`)
     if (e.status !== 'done' || path === undefined || !existsSync(path)) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, e.status === 'running' ? 'it is still running' : `it kept no ${which} (${e.report?.snapshots.message ?? (e.snapshots ? 'the snapshot was not taken' : 'snapshots were turned off')})`)
     reply.header('content-disposition', `attachment; filename="leak-test-${e.id}-${which}"`)
     reply.header('content-length', statSync(path).size)
@@ -326,7 +345,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
   })
 
   app.get<{ Params: { id: string } }>('/leak-tests/:id', async function leakTestPage (request, reply) {
-    const e = find(request.params.id)
-    return deps.render(reply, 'leak-test', { ctx: leakTestContext(publicEntry(e), prefix), prefix })
+    const e = await find(request.params.id)
+    return deps.render(reply, 'leak-test', { ctx: leakTestContext(publicEntry(e), prefix, { here: tests.mine(e.id), serving: processName() }), prefix })
   })
 }
