@@ -397,7 +397,7 @@ export async function loadIoredis (specifier = 'ioredis'): Promise<RedisConstruc
  * Make the store factory for the `store: { redis }` option: loads ioredis for a URL (at
  * registration, so a missing package fails it) and connects lazily; a client passed in is used as is.
  */
-export async function redisStoreFactory (options: ResolvedOptions, log: FastifyBaseLogger): Promise<((settle: Settle) => RequestStore) | undefined> {
+export async function redisStoreFactory (options: ResolvedOptions, log: FastifyBaseLogger): Promise<RedisStoreFactory | undefined> {
   const s = options.store
   if (s.kind !== 'redis') return undefined
   let client: RedisClientLike
@@ -423,5 +423,12 @@ export async function redisStoreFactory (options: ResolvedOptions, log: FastifyB
   } else {
     client = s.redis
   }
-  return (settle) => createRedisStore({ client, keyPrefix: s.keyPrefix, ttlMs: s.ttlMs, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes, log, settle, release })
+  const make = (settle: Settle): RequestStore => createRedisStore({ client, keyPrefix: s.keyPrefix, ttlMs: s.ttlMs, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes, log, settle, release })
+  return Object.assign(make, { redis: { client, keyPrefix: s.keyPrefix } })
 }
+
+/** Builds the Redis store; `redis` is its client and key prefix, for the live page's shared series (src/redis-series.ts). */
+export type RedisStoreFactory = ((settle: Settle) => RequestStore) & { redis: SharedRedis }
+
+/** A Redis client and the prefix of the keys the toolbar writes there. */
+export interface SharedRedis { client: RedisClientLike, keyPrefix: string }
