@@ -446,6 +446,8 @@ function start (root) {
     }
     const m = state.processMeasure
     processChart.setData(UPlot.join(list.map((p) => [p.s.t, p.s[m]])), false)
+    // Readings per line, in the legend's order (for checks without reading the canvas).
+    processesEl.setAttribute('data-readings', list.map((p) => p.s.t.length).join(' '))
   }
 
   /** The heap snapshot's expected pause, from the newest reading (the page's first text is from when it loaded). */
