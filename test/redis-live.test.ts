@@ -129,6 +129,9 @@ describe('the live page across two processes on one Redis', { skip, timeout: 120
       // The open page's stream carries B's readings as they come.
       await until(() => stream.events.some((e) => e.event === 'peers' && (e.data as { peers: Peer[] }).peers.some((p) => p.pid === b.pid && p.samples.t.length > 0)), 'a peers event with B\'s readings')
 
+      // And the requests B served, from the shared records.
+      await until(() => stream.events.some((e) => e.event === 'requests' && (e.data as Array<{ pid: number }>).some((r) => r.pid === b.pid)), 'a requests event with B\'s requests')
+
       // Keys: per process, bounded and expiring.
       const procs = await admin.zrange(`${prefix}live:procs`, 0, -1)
       assert.deepEqual(procs.sort(), [peerA.id, peerB.id].sort())

@@ -120,6 +120,8 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
   /** Newest reading and GC time pushed to the page, per other process. */
   const peerCursors = new Map<string, { t: number, g: number }>()
   let peersProblem: string | null = null
+  /** Other processes' records already pushed to the page (those still in the store). */
+  let pushedRemote = new Set<string>()
   const series = deps.redis === undefined
     ? undefined
     : createRedisSeries({
@@ -131,7 +133,11 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
       viewed: () => clients.size > 0 || Date.now() - lastReadMs < OPEN_TTL_MS,
       // A live page open in some process: this one samples too, for keepRunningMs after the last time.
       onOpenSomewhere: () => { sampler.touch() },
-      afterTick: () => { if (clients.size > 0) pushPeers().catch(() => {}) }
+      afterTick: (ok) => {
+        if (clients.size === 0) return
+        pushPeers().catch(() => {})
+        if (ok) pushRemoteRequests().catch(() => {})
+      }
     })
   if (series !== undefined) sampler.subscribe(series.publish)
 
@@ -214,6 +220,21 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
     }
     if (fresh.length > 0 || problem !== peersProblem) broadcast('peers', { peers: fresh, peersProblem: problem })
     peersProblem = problem
+  }
+
+  /** Push the records other processes stored since the last push (this process's come through recordListeners). */
+  async function pushRemoteRequests (): Promise<void> {
+    const self = hostname()
+    const list = await deps.list()
+    const seen = new Set<string>()
+    const fresh: RecordSummary[] = []
+    for (const r of list) {
+      if (r.process.pid === process.pid && r.process.hostname === self) continue
+      seen.add(r.id)
+      if (!pushedRemote.has(r.id)) fresh.push(summarize(r))
+    }
+    pushedRemote = seen
+    if (fresh.length > 0) broadcast('requests', fresh.reverse())
   }
 
   async function requestsIn (q: LiveQuery, fromMs: number): Promise<RecordSummary[]> {

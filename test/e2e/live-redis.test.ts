@@ -51,6 +51,8 @@ describe('the live page of two processes in a browser', { skip, timeout: 120_000
         const n = (document.querySelector('[data-chart="processes"]')?.getAttribute('data-readings') ?? '').split(' ').map(Number)
         return n.length === 2 && (n[0] as number) >= 5 && (n[1] as number) >= 5
       })
+      // Requests either process served reach the live table.
+      await page.waitForFunction((pid) => [...document.querySelectorAll('[data-live-table] td.fdt-process')].some((td) => td.textContent === String(pid)), b.pid)
       assert.match(await page.locator('[data-live-acts-on]').textContent() ?? '', new RegExp(`process ${a.pid} on .+ only; the app's other processes are not touched`))
       await page.locator('[data-live-processes] input[value="rss"]').check()
       assert.equal(await chart.getAttribute('data-processes'), '2')
