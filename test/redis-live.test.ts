@@ -201,3 +201,52 @@ describe('the live page with Redis down', { skip, timeout: 60_000 }, () => {
     assert.ok(lines.every((l) => l.level < 50), 'no error logged')
   })
 })
+
+describe('the shared series\' bounds', { skip, timeout: 60_000 }, () => {
+  let server: RedisServer
+  let admin: Redis
+
+  before(async () => {
+    server = await RedisServer.start()
+    admin = new Redis(server.url)
+  })
+  after(async () => {
+    admin?.disconnect()
+    await server?.stop()
+  })
+
+  async function liveApp (keyPrefix: string): Promise<FastifyInstance> {
+    const a = Fastify()
+    await a.register(debugToolbar, { enabled: true, allocations: false, live: { sampleIntervalMs: 50, keepRunningMs: 5000, maxSamples: 10 }, store: { redis: server.url, keyPrefix } })
+    await a.ready()
+    return a
+  }
+
+  test('a process keeps at most maxSamples readings in Redis, the newest; a restarted process is a new series', async () => {
+    const prefix = `lb:${newId()}:`
+    const first = await liveApp(prefix)
+    let id = ''
+    try {
+      id = ((await first.inject('/__debug/api/process?window=1m')).json() as Series).process.id as string
+      assert.match(id, new RegExp(`^[0-9a-f]{16}:${process.pid}@`))
+      const key = `${prefix}live:s:${id.split(':')[0] as string}`
+      await until(async () => await admin.zcard(key) >= 10, 'ten readings written')
+      // Written once a second, about 20 readings a write: still ten, the newest.
+      await new Promise((resolve) => { setTimeout(resolve, 2200) })
+      assert.equal(await admin.zcard(key), 10)
+      const newest = Number((await admin.zrange(key, -1, -1, 'WITHSCORES'))[1])
+      assert.ok(Date.now() - newest < 2500, `newest reading ${Date.now() - newest} ms old`)
+    } finally {
+      await first.close()
+    }
+    const second = await liveApp(prefix)
+    try {
+      const again = ((await second.inject('/__debug/api/process?window=1m')).json() as Series).process.id as string
+      assert.notEqual(again, id)
+      await until(async () => (await admin.zrange(`${prefix}live:procs`, 0, -1)).includes(again), 'the new series listed')
+      assert.deepEqual((await admin.zrange(`${prefix}live:procs`, 0, -1)).sort(), [id, again].sort())
+    } finally {
+      await second.close()
+    }
+  })
+})
