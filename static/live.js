@@ -69,6 +69,8 @@ function start (root) {
   const peers = new Map()
   let processChart = null
   let processKey = ''
+  /** The per-process chart's lines, in its series' order. */
+  let processLines = []
   let source = null
   let renderQueued = false
 
@@ -419,7 +421,8 @@ function start (root) {
   /** One line per process for the chosen measure; the chart is made again when a process comes or goes. */
   function renderProcesses () {
     if (!shared || processesEl === null) return
-    const list = [{ id: '', label: `${selfLabel} (serving this page)`, s }, ...[...peers].map(([id, p]) => ({ id, ...p })).sort((a, b) => a.label.localeCompare(b.label))]
+    const list = [{ id: '', label: `${selfLabel} (serving this page)`, s, gcs }, ...[...peers].map(([id, p]) => ({ id, ...p })).sort((a, b) => a.label.localeCompare(b.label))]
+    processLines = list
     const key = list.map((p) => p.id).join(' ')
     if (key !== processKey || processChart === null) {
       if (processChart !== null) {
@@ -437,7 +440,7 @@ function start (root) {
           ...list.map((p, i) => ({ label: p.label, stroke: PROCESS_COLOURS[i % PROCESS_COLOURS.length], width: i === 0 ? 2.5 : 1.5, spanGaps: true, value: (u, v) => v == null ? '–' : bytes(v) }))
         ],
         axes: [timeAxis, axis(bytesAxis)],
-        hooks: { setSelect: [zoomToSelection] }
+        hooks: { draw: [drawProcessGcs], setSelect: [zoomToSelection] }
       }, list.map(() => []).concat([[]]), processesEl)
       wireChart(processChart)
       charts.push(processChart)
@@ -546,6 +549,31 @@ function start (root) {
       ctx.lineTo(x, top + h - tall)
       ctx.stroke()
     }
+    ctx.restore()
+  }
+
+  /** Each process's GCs as ticks at the foot of the per-process chart, in its line's colour (majors taller). */
+  function drawProcessGcs (u) {
+    const ctx = u.ctx
+    const { left, top, width: w, height: h } = u.bbox
+    const dpr = devicePixelRatio || 1
+    const { min, max } = state.range
+    ctx.save()
+    ctx.beginPath()
+    ctx.rect(left, top, w, h)
+    ctx.clip()
+    processLines.forEach((p, i) => {
+      ctx.strokeStyle = PROCESS_COLOURS[i % PROCESS_COLOURS.length]
+      for (const g of p.gcs) {
+        if (g.t < min || g.t > max) continue
+        const x = u.valToPos(g.t, 'x', true)
+        ctx.lineWidth = (g.kind === 'major' ? 2 : 1) * dpr
+        ctx.beginPath()
+        ctx.moveTo(x, top + h)
+        ctx.lineTo(x, top + h - (g.kind === 'major' ? 14 : 8) * dpr)
+        ctx.stroke()
+      }
+    })
     ctx.restore()
   }
 

@@ -34,6 +34,8 @@ describe('the live page of two processes in a browser', { skip, timeout: 120_000
   test('shows one labelled line per process, the serving one marked', async () => {
     const page = await (browser as Browser).newPage({ viewport: { width: 1280, height: 1400 } })
     page.setDefaultTimeout(ACTION_TIMEOUT_MS)
+    const errors: string[] = []
+    page.on('pageerror', (err) => { errors.push(err.message) })
     try {
       assert.equal((await page.goto(`${a.base}/__debug/`))?.status(), 200)
       for (let i = 0; i < 5; i++) for (const w of [a, b]) assert.equal((await fetch(`${w.base}/hello`)).status, 200)
@@ -59,6 +61,7 @@ describe('the live page of two processes in a browser', { skip, timeout: 120_000
       await page.waitForTimeout(2500)
       await chart.scrollIntoViewIfNeeded()
       await page.screenshot({ path: `${RESULTS}live-redis.png`, fullPage: true })
+      assert.deepEqual(errors, [])
     } finally {
       await page.close()
     }
