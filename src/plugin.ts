@@ -28,7 +28,8 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   app.addHook('onClose', toolbar.onClose)
 
   const { prefix, allow, maxRequests, maxStoreBytes, live } = options
-  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount(), redis: makeStore?.redis })
+  const maxSites = options.allocations === false ? undefined : options.allocations.maxSites
+  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, maxSites, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount(), redis: makeStore?.redis })
 }
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */

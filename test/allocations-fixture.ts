@@ -60,6 +60,7 @@ export function record (overrides: Partial<AllocationsRecord> = {}): Allocations
     stackDepth: 64,
     sampledBytes: listed.reduce((n, s) => n + s.bytes, 0) + otherBytes,
     samples: listed.reduce((n, s) => n + s.samples, 0) + 3,
+    builtins: 'folded',
     sites: listed,
     otherSites: 3,
     otherBytes,

@@ -169,6 +169,25 @@ test('renders the Memory panel\'s allocation sites grouped and filtered as its q
   assert.equal((await app.inject(`${P}/requests/${IDS.base}?group=nope`)).statusCode, 400)
 })
 
+test('lists builtins apart from the stored call tree on ?builtins=apart, and says so when the tree was not kept', async (t) => {
+  const { app, store } = await toolbarRoutes()
+  t.after(() => app.close())
+  const failing: RequestStore = { ...store, getProfile: async () => { throw new Error('store down') } }
+  const broken = Fastify()
+  await broken.register(routes, { ...resolveOptions({ enabled: true, prefix: P }), store: failing })
+  t.after(() => broken.close())
+
+  const apart = await app.inject(`${P}/requests/${IDS.base}/panels/memory?builtins=apart`)
+  assert.equal(apart.statusCode, 200)
+  assert.match(apart.body, /data-builtins="apart"/)
+  assert.match(apart.body, /are listed as sites of their own, as V8 reports them/)
+  for (const res of [await app.inject(`${P}/requests/${IDS.noTree}/panels/memory?builtins=apart`), await broken.inject(`${P}/requests/${IDS.base}/panels/memory?builtins=apart`)]) {
+    assert.equal(res.statusCode, 200)
+    assert.match(res.body, /data-builtins="folded"/)
+    assert.match(res.body, /They cannot be shown apart here: this request&#39;s call tree is not stored\./)
+  }
+})
+
 test('says in the Memory panel why a request has no samples, or how to turn sampling on', async (t) => {
   const { app } = await toolbarRoutes()
   t.after(() => app.close())

@@ -1,5 +1,6 @@
 import { findSourceMap, type SourceMap } from 'node:module'
-import type { AllocationFrame, AllocationProfile, AllocationSite, ProfileNode } from './types.ts'
+import { isBuiltin } from './builtins.ts'
+import type { AllocationFrame, AllocationProfile, AllocationSite, AllocationsRecord, BuiltinsView, ProfileNode } from './types.ts'
 
 /** The sites a record lists, and what the rest add up to. */
 export interface SiteSummary {
@@ -14,8 +15,8 @@ interface SiteAccumulator {
   frame: AllocationFrame
   bytes: number
   samples: number
-  /** The node with the most self bytes at this site, and its path from the root. */
-  heaviest: ProfileNode
+  /** Self bytes of the site's heaviest node (builtins counted in when folded), and its path from the root. */
+  heaviestBytes: number
   heaviestPath: ProfileNode[]
 }
 
@@ -33,31 +34,64 @@ export function siteKey (f: Pick<AllocationFrame, 'functionName' | 'url' | 'line
  * Top allocation sites of a profile: self bytes per function (name and definition site), heaviest
  * first, each with the call path of its heaviest node. Frames get source-mapped locations when the
  * script has a source map (Node keeps them when source maps are enabled, as tsx does).
+ *
+ * With `builtins: 'folded'` (the default) the sites are those of `foldBuiltins(profile.root)`,
+ * computed in the same walk without copying the tree: a builtin's bytes go to its nearest caller
+ * that is not one, and the builtin leaves the stacks.
  */
-export function summarizeSites (profile: AllocationProfile, maxSites: number, resolve: SourceResolver = defaultResolver): SiteSummary {
+export function summarizeSites (profile: AllocationProfile, maxSites: number, resolve: SourceResolver = defaultResolver, builtins: BuiltinsView = 'folded'): SiteSummary {
+  const fold = builtins === 'folded'
   const bySite = new Map<string, SiteAccumulator>()
   let sampledBytes = 0
   let samples = 0
   const path: ProfileNode[] = []
+  // The builtins under the node being walked, summed by absorb().
+  let absorbedBytes = 0
+  let absorbedSamples = 0
+  function absorb (n: ProfileNode): void {
+    for (const c of n.children) {
+      if (!isBuiltin(c)) continue
+      absorbedBytes += c.selfBytes
+      absorbedSamples += c.selfSamples
+      absorb(c)
+    }
+  }
+  /** Walk n's children; a builtin's own children are walked as if they were n's. */
+  function walkChildren (n: ProfileNode, through: boolean): void {
+    for (const c of n.children) {
+      if (through && isBuiltin(c)) walkChildren(c, true)
+      else walk(c)
+    }
+  }
   function walk (n: ProfileNode): void {
     path.push(n)
-    if (n.selfBytes > 0) {
-      sampledBytes += n.selfBytes
-      samples += n.selfSamples
+    const absorbs = fold && !isBuiltin(n) && !isSynthetic(n)
+    let selfBytes = n.selfBytes
+    let selfSamples = n.selfSamples
+    if (absorbs) {
+      absorbedBytes = 0
+      absorbedSamples = 0
+      absorb(n)
+      selfBytes += absorbedBytes
+      selfSamples += absorbedSamples
+    }
+    if (selfBytes > 0) {
+      sampledBytes += selfBytes
+      samples += selfSamples
       const key = siteKey(n.frame)
       const acc = bySite.get(key)
       if (acc === undefined) {
-        bySite.set(key, { frame: n.frame, bytes: n.selfBytes, samples: n.selfSamples, heaviest: n, heaviestPath: [...path] })
+        bySite.set(key, { frame: n.frame, bytes: selfBytes, samples: selfSamples, heaviestBytes: selfBytes, heaviestPath: [...path] })
       } else {
-        acc.bytes += n.selfBytes
-        acc.samples += n.selfSamples
-        if (n.selfBytes > acc.heaviest.selfBytes) {
-          acc.heaviest = n
+        acc.bytes += selfBytes
+        acc.samples += selfSamples
+        if (selfBytes > acc.heaviestBytes) {
+          acc.heaviestBytes = selfBytes
           acc.heaviestPath = [...path]
         }
       }
     }
-    for (const c of n.children) walk(c)
+    walkChildren(n, absorbs)
     path.pop()
   }
   walk(profile.root)
@@ -73,6 +107,12 @@ export function summarizeSites (profile: AllocationProfile, maxSites: number, re
   let otherBytes = 0
   for (const acc of all.slice(maxSites)) otherBytes += acc.bytes
   return { sites, sampledBytes, samples, otherSites: all.length - listed.length, otherBytes }
+}
+
+/** A record's allocations with the sites counted again from its call tree, builtins folded or apart as asked. */
+export function recountSites (a: AllocationsRecord, profile: AllocationProfile, maxSites: number, builtins: BuiltinsView, resolve: SourceResolver = defaultResolver): AllocationsRecord {
+  const s = summarizeSites(profile, maxSites, resolve, builtins)
+  return { ...a, builtins, sites: s.sites, sampledBytes: s.sampledBytes, samples: s.samples, otherSites: s.otherSites, otherBytes: s.otherBytes }
 }
 
 /** Adds `source` to a frame whose script has a source map; returns a copy, never the profile's object. */

@@ -19,6 +19,13 @@ export type SamplerKind = 'native' | 'inspector'
  */
 export type SampleMeaning = 'allocated' | 'retained'
 
+/**
+ * How sites count V8 builtins (`split`, `push`, `JSON.parse`, iterator `next`): `folded` adds their
+ * bytes to the nearest JavaScript function that called them (src/allocations/builtins.ts), `apart`
+ * lists them as sites of their own, as V8 reports them.
+ */
+export type BuiltinsView = 'folded' | 'apart'
+
 /** One frame of a stack. Locations are where the *function* is defined (V8 attributes per function), 1-based. */
 export interface AllocationFrame {
   functionName: string
@@ -52,6 +59,8 @@ export interface AllocationsRecord {
   /** Sum of every sample's estimated bytes. */
   sampledBytes: number
   samples: number
+  /** How `sites` count V8 builtins: the record keeps them folded into their callers. */
+  builtins: BuiltinsView
   /** Top sites by bytes (at most `maxSites`), heaviest first. */
   sites: AllocationSite[]
   /** Sites beyond `sites` (not listed), and their bytes. */

@@ -166,6 +166,7 @@ export class SamplingPolicy {
       stackDepth: s.stackDepth,
       sampledBytes: summary.sampledBytes,
       samples: summary.samples,
+      builtins: 'folded',
       sites: summary.sites,
       otherSites: summary.otherSites,
       otherBytes: summary.otherBytes,

@@ -12,8 +12,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import v8 from 'node:v8'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { withBuiltinsFolded } from '../allocations/builtins.ts'
-import { summarizeSites } from '../allocations/sites.ts'
+import { defaultResolver, summarizeSites } from '../allocations/sites.ts'
 import type { AllocationProfile } from '../allocations/types.ts'
 import { SnapshotTooLargeError, takeHeapSnapshot } from '../capture/heap-snapshot.ts'
 import { PreciseCollector } from '../capture/precise.ts'
@@ -362,8 +361,7 @@ class LeakRun {
 
   private sites (profile: AllocationProfile, outcome: SamplerOutcome): LeakSite[] {
     const n = this.o.calls
-    const tree = this.o.separateBuiltins ? profile : withBuiltinsFolded(profile)
-    const summary = summarizeSites(tree, this.o.maxSites)
+    const summary = summarizeSites(profile, this.o.maxSites, defaultResolver, this.o.separateBuiltins ? 'apart' : 'folded')
     outcome.sampledBytesPerCall = summary.sampledBytes / n
     return summary.sites.map((s) => ({
       functionName: s.functionName,

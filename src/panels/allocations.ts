@@ -8,7 +8,7 @@ import type { CodeCategory, PlacedFrame } from '../allocations/location.ts'
 import type { AllocationsRecord, AllocationsSkipped } from '../allocations/types.ts'
 import { bytes, ms } from '../format.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
-import { groupByForm, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
+import { builtinsSwitch, groupByForm, type BuiltinsSwitch, type Figure, type GroupByForm, type PanelEnv } from './panel.ts'
 
 /** Most requests the panel offers to compare with. */
 export const MAX_COMPARE_CANDIDATES = 8
@@ -38,6 +38,7 @@ export interface SiteRow {
 
 /** The section when the request was sampled. */
 export interface SampledView extends GroupByForm {
+  builtins: BuiltinsSwitch
   state: 'sampled'
   /** What the samples stand for, in a sentence. */
   meaning: string
@@ -95,11 +96,12 @@ export function allocationNotes (a: AllocationsRecord): string[] {
 
 /** The "Allocation sites" section of a record. */
 export function allocationsView (r: RequestRecord, env: PanelEnv): AllocationsView {
-  const a = r.memory.allocations
-  if (a === undefined) return { state: 'off' }
-  if (!isSampled(a)) return { state: 'skipped', skipped: a.skipped, reason: a.reason }
+  if (r.memory.allocations === undefined) return { state: 'off' }
+  if (!isSampled(r.memory.allocations)) return { state: 'skipped', skipped: r.memory.allocations.skipped, reason: r.memory.allocations.reason }
   const query = env.sites ?? DEFAULT_QUERY
   const root = env.root ?? ''
+  // The sites as asked: the record's own (builtins folded) or counted again from the call tree.
+  const a = env.allocations ?? r.memory.allocations
   const grouped = groupSites(a, query, root)
   const base = `${env.prefix}/requests/${encodeURIComponent(r.id)}`
 
@@ -145,6 +147,7 @@ export function allocationsView (r: RequestRecord, env: PanelEnv): AllocationsVi
       { label: 'Sampler overhead', value: ms(a.overheadMs), hint: a.sampler === 'inspector' ? 'start, read and stop, including the forced GC' : 'start, read and stop' }
     ],
     ...groupByForm(query),
+    builtins: builtinsSwitch(a, env.builtins ?? 'folded'),
     rows,
     unlisted: unlisted.length === 0 ? '' : `${unlisted.join('; ')}.`.replace(/^./, (c) => c.toUpperCase()),
     formAction: env.page === true ? `${base}#fdt-panel-memory` : `${base}/panels/memory`,

@@ -5,10 +5,10 @@
 import { compareAllocations, type SiteChangeKind } from '../allocations/compare.ts'
 import type { SiteQuery } from '../allocations/group.ts'
 import type { CodeCategory } from '../allocations/location.ts'
-import type { AllocationsRecord } from '../allocations/types.ts'
+import type { AllocationsRecord, BuiltinsView } from '../allocations/types.ts'
 import { bytes, signedBytes } from '../format.ts'
 import type { RequestRecord } from '../record/types.ts'
-import { groupByForm, type GroupByForm } from './panel.ts'
+import { builtinsSwitch, groupByForm, type BuiltinsSwitch, type GroupByForm } from './panel.ts'
 
 /** One side of the comparison. */
 export interface CompareSide {
@@ -28,6 +28,7 @@ export interface CompareContext extends GroupByForm {
   target: CompareSide
   /** The two requests matched different routes (allowed, but said). */
   sameRoute: boolean
+  builtins: BuiltinsSwitch
   formAction: string
   /** Sampled bytes target − base, in bytes and percent, and how many sites changed which way. */
   summary: { delta: string, deltaPercent: string, counts: Array<{ change: SiteChangeKind, label: string, count: number }> }
@@ -51,14 +52,16 @@ function side (r: RequestRecord, a: AllocationsRecord, prefix: string): CompareS
 
 /**
  * The comparison of two sampled records; `first` is the one in the URL. The earlier of the two (by
- * start time; the URL's order on a tie) is the base.
+ * start time; the URL's order on a tie) is the base. `builtins` is the view the query asked for;
+ * the allocations passed in are already counted that way when both call trees allowed it.
  */
 export function compareContext (
   first: { record: RequestRecord, allocations: AllocationsRecord },
   second: { record: RequestRecord, allocations: AllocationsRecord },
   query: SiteQuery,
   root: string,
-  prefix: string
+  prefix: string,
+  builtins: BuiltinsView = 'folded'
 ): CompareContext {
   const [base, target] = second.record.startedAt < first.record.startedAt ? [second, first] : [first, second]
   const c = compareAllocations(base.allocations, target.allocations, query, root)
@@ -70,6 +73,7 @@ export function compareContext (
     base: side(base.record, base.allocations, prefix),
     target: side(target.record, target.allocations, prefix),
     sameRoute,
+    builtins: builtinsSwitch({ builtins: target.allocations.builtins, samples: base.allocations.samples + target.allocations.samples }, builtins, false),
     ...groupByForm(query),
     formAction: `${prefix}/requests/${encodeURIComponent(first.record.id)}/compare/${encodeURIComponent(second.record.id)}`,
     summary: {

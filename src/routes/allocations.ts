@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { flameGraph, sourceIndex } from '../allocations/flamegraph.ts'
-import { defaultResolver } from '../allocations/sites.ts'
+import { defaultResolver, recountSites } from '../allocations/sites.ts'
 import { DEFAULT_QUERY, GROUP_BY, MAX_FILTER_LENGTH, type GroupBy, type SiteQuery } from '../allocations/group.ts'
 import { toHeapProfile } from '../allocations/heapprofile.ts'
-import type { AllocationsRecord } from '../allocations/types.ts'
+import type { AllocationsRecord, BuiltinsView } from '../allocations/types.ts'
 import { FST_DEBUG_TOOLBAR_NO_ALLOCATIONS } from '../errors.ts'
 import { compareContext } from '../panels/compare.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
@@ -32,8 +32,20 @@ export const sitesQuerySchema = {
   }
 } as const
 
+/** How the Memory panel may count V8 builtins. */
+export const BUILTINS_VIEWS: readonly BuiltinsView[] = ['folded', 'apart']
+
+/** The Memory panel's query: the sites query and `?builtins=apart`. */
+export const panelQuerySchema = {
+  type: 'object',
+  properties: {
+    ...sitesQuerySchema.properties,
+    builtins: { type: 'string', enum: BUILTINS_VIEWS }
+  }
+} as const
+
 /** The validated query as the panels take it. */
-export interface SitesQuerystring { group?: GroupBy, include?: string, exclude?: string }
+export interface SitesQuerystring { group?: GroupBy, include?: string, exclude?: string, builtins?: BuiltinsView }
 
 /** A validated query with its defaults. */
 export function siteQuery (q: SitesQuerystring | undefined): SiteQuery {
@@ -50,6 +62,19 @@ export function sampledIds (records: readonly RequestRecord[]): Map<string, numb
   return out
 }
 
+/**
+ * A record's allocations with builtins counted as asked: the record's own when they already are
+ * (records keep them folded), otherwise its sites counted again from the stored call tree; undefined
+ * when the record has no samples or its tree is gone or unreadable.
+ */
+export async function allocationsAs (r: RequestRecord, builtins: BuiltinsView | undefined, store: RequestStore, maxSites: number): Promise<AllocationsRecord | undefined> {
+  const a = r.memory.allocations
+  if (builtins === undefined || !isSampled(a) || a.builtins === builtins || !a.hasProfile) return undefined
+  // A shared store that fails to answer leaves the record's own sites, and the panel says so.
+  const profile = await store.getProfile(r.id).catch(() => undefined)
+  return profile === undefined ? undefined : recountSites(a, profile, maxSites, builtins)
+}
+
 /** The d3-flame-graph package's dist/ folder (a dependency: resolved wherever npm put it). */
 let vendorDir: string | undefined
 
@@ -64,6 +89,8 @@ interface Deps {
   prefix: string
   /** The project root paths are shown relative to. */
   root: string
+  /** Sites listed when a record's sites are counted again from its call tree (allocations.maxSites). */
+  maxSites: number
   /** A stored record by id, its figures final; throws the coded 404 otherwise. */
   lookup: (id: string) => Promise<RequestRecord>
   /** Render a template as the reply (the routes' private view). */
@@ -93,7 +120,7 @@ export function downloadName (r: RequestRecord, extension: string): string {
 }
 
 /** Add the allocation routes to the toolbar's routes scope. */
-export async function allocationRoutes (app: FastifyInstance, { store, prefix, root, lookup, render }: Deps): Promise<void> {
+export async function allocationRoutes (app: FastifyInstance, { store, prefix, root, maxSites, lookup, render }: Deps): Promise<void> {
   await app.register(fastifyStatic, {
     root: vendorRoot(),
     prefix: FLAME_GRAPH_VENDOR,
@@ -140,11 +167,19 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
   })
 
   app.get<{ Params: PairParams, Querystring: SitesQuerystring }>('/requests/:id/compare/:other', {
-    schema: { params: pairParams, querystring: sitesQuerySchema }
+    schema: { params: pairParams, querystring: panelQuerySchema }
   }, async function comparePage (request, reply) {
-    const first = await sampledRecord(request.params.id)
-    const second = await sampledRecord(request.params.other)
-    const ctx = compareContext(first, second, siteQuery(request.query), root, prefix)
+    let first = await sampledRecord(request.params.id)
+    let second = await sampledRecord(request.params.other)
+    const asked = request.query.builtins
+    // Both sides counted again, or neither: never one view against the other.
+    const a1 = await allocationsAs(first.record, asked, store, maxSites)
+    const a2 = await allocationsAs(second.record, asked, store, maxSites)
+    if (a1 !== undefined && a2 !== undefined) {
+      first = { ...first, allocations: a1 }
+      second = { ...second, allocations: a2 }
+    }
+    const ctx = compareContext(first, second, siteQuery(request.query), root, prefix, asked)
     return render(reply, 'page-compare', { ctx, prefix })
   })
 }

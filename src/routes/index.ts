@@ -25,7 +25,7 @@ import { LeakTicket } from '../leak/ticket.ts'
 import { leakTestRoutes } from './leak-tests.ts'
 import { liveRoutes } from './live.ts'
 import { sharedValidatorCompiler } from './validator.ts'
-import { allocationRoutes, idParams, sampledIds, siteQuery, sitesQuerySchema, type SitesQuerystring } from './allocations.ts'
+import { allocationRoutes, allocationsAs, idParams, panelQuerySchema, sampledIds, siteQuery, type SitesQuerystring } from './allocations.ts'
 
 /** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
@@ -49,6 +49,9 @@ const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 const FORM = 'application/x-www-form-urlencoded'
 /** The span the handle's sparkline covers, in ms. */
 const SPARKLINE_SPAN_MS = 60_000
+/** allocations.maxSites' default, for a registration with sampling off reading a shared store. */
+const DEFAULT_MAX_SITES = 50
+
 /** Largest form body the toolbar parses, in bytes: a token and a little more. */
 const FORM_BODY_LIMIT_BYTES = 1024
 
@@ -70,6 +73,8 @@ export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | '
   inFlight?: () => number
   /** Where leak tests are kept. @default the last 20 */
   leakTests?: LeakTestStore
+  /** Sites listed when the Memory panel counts a record's sites again from its call tree (allocations.maxSites). @default 50 */
+  maxSites?: number
   /** The Redis store's client and key prefix: the live page shows every process's series through it. */
   redis?: SharedRedis
 }
@@ -161,13 +166,17 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // Allocation sites' paths are shown relative to where the app was started.
   const root = process.cwd()
 
-  async function env (query?: SitesQuerystring, page = false): Promise<PanelEnv> {
+  const maxSites = options.maxSites ?? DEFAULT_MAX_SITES
+
+  async function env (r: RequestRecord, query?: SitesQuerystring, page = false): Promise<PanelEnv> {
     const list = await store.list()
-    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), sampled: sampledIds(list), page, live: live !== undefined, leakKey }
+    const builtins = query?.builtins
+    const allocations = await allocationsAs(r, builtins, store, maxSites)
+    return { prefix: options.prefix, history: list.map(summarize), root, sites: siteQuery(query), builtins, allocations, sampled: sampledIds(list), page, live: live !== undefined, leakKey }
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
-  await allocationRoutes(app, { store, prefix: options.prefix, root, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
+  await allocationRoutes(app, { store, prefix: options.prefix, root, maxSites, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
 
   // The live page's series, event stream and process actions (src/routes/live.ts).
   const live = options.live === undefined || options.live === false
@@ -261,12 +270,12 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   })
 
   app.get<PanelRequest>('/requests/:id/panels/:panel', {
-    schema: { params: panelParams, querystring: sitesQuerySchema }
+    schema: { params: panelParams, querystring: panelQuerySchema }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
-    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(request.query)), prefix: options.prefix })
+    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(r, request.query)), prefix: options.prefix })
   })
 
   // Full pages: the history (for API-only apps) and one request with every panel.
@@ -284,9 +293,9 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
   })
 
-  app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: sitesQuerySchema } }, async function requestPage (request, reply) {
+  app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: panelQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
-    const e = await env(request.query, true)
+    const e = await env(r, request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
     return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
   })

@@ -91,7 +91,7 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
       await dialog.locator('.fdt-sites[data-group="package"]').waitFor()
       const packages = await dialog.locator('.fdt-site-label').allTextContents()
       assert.equal(packages[0], '(app)')
-      assert.ok(packages.includes('(native)'), packages.join(', '))
+      assert.ok(packages.includes('fake-dep'), packages.join(', '))
       // The radio keeps focus across the redraw, so arrow keys go on choosing.
       assert.equal(await focusedInToolbar(page, 'value'), 'package')
       await page.keyboard.press('ArrowLeft')
@@ -107,6 +107,27 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
       }, undefined, { timeout: ACTION_TIMEOUT_MS })
       assert.equal(await dialog.locator('input[name="include"]').inputValue(), 'report')
       assert.match(await dialog.locator('.fdt-allocs > p.fdt-muted').first().textContent() ?? '', /^The filters hide \d+ sites/)
+    })
+  })
+
+  test('counts builtins toward their callers until the panel\'s Builtins switch lists them apart, keeping the grouping', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage({ width: 1280, height: 720 }, async (page) => {
+      await open(page, `${base}${ROUTE}`)
+      const dialog = await openMemory(page)
+      await dialog.locator('.fdt-segmented[data-builtins="folded"]').waitFor()
+      assert.equal((await dialog.locator('.fdt-site-label').allTextContents()).includes('split'), false)
+      assert.match(await dialog.locator('.fdt-builtins-note').textContent() ?? '', /count toward the JavaScript function that called them/)
+      await dialog.locator('.fdt-segmented label', { hasText: 'Apart' }).click()
+      await dialog.locator('.fdt-segmented[data-builtins="apart"]').waitFor()
+      const functions = await dialog.locator('.fdt-site-label').allTextContents()
+      assert.equal(functions[0], TOP_FUNCTION)
+      assert.ok(functions.includes('split'), functions.join(', '))
+      assert.equal(await focusedInToolbar(page, 'value'), 'apart')
+      await dialog.locator('.fdt-segmented label', { hasText: 'Package' }).click()
+      await dialog.locator('.fdt-sites[data-group="package"]').waitFor()
+      assert.ok((await dialog.locator('.fdt-site-label').allTextContents()).includes('(native)'))
+      assert.equal(await dialog.locator('input[name="builtins"][value="apart"]').isChecked(), true)
+      await page.screenshot({ path: `${RESULTS}allocations-builtins-apart.png` })
     })
   })
 
@@ -232,7 +253,7 @@ describe('allocation sites in a browser', { skip: SKIP, timeout: 400_000 }, () =
       await compare.locator('.fdt-segmented label', { hasText: 'Package' }).click()
       await compare.waitForURL(/group=package/)
       const packages = await compare.locator('.fdt-compare-table tbody .fdt-site-label').allTextContents()
-      assert.ok(packages.includes('(app)') && packages.includes('(native)'), packages.join(', '))
+      assert.ok(packages.includes('(app)') && packages.includes('fake-dep'), packages.join(', '))
       // Largest change first, as pytracemalloc orders a comparison.
       const deltas = (await compare.locator('.fdt-compare-table tbody td:last-child').allTextContents()).map(prettyBytes)
       for (let i = 1; i < deltas.length; i++) assert.ok(Math.abs(deltas[i] ?? 0) <= Math.abs(deltas[i - 1] ?? 0) * 1.006 + 1, `deltas in order: ${deltas.join(', ')}`)
