@@ -32,7 +32,7 @@ async function debugToolbarPlugin (app: FastifyInstance, input: DebugToolbarOpti
   const maxSites = options.allocations === false ? undefined : options.allocations.maxSites
   // With the Redis store, leak tests are shared on the same connection and prefix.
   const leakTests = makeStore === undefined || store.kind !== 'redis' ? undefined : createRedisLeakTestStore({ client: makeStore.client, keyPrefix: store.keyPrefix, ttlMs: store.ttlMs, log: app.log })
-  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, maxSites, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount(), ...(leakTests === undefined ? {} : { leakTests }) })
+  await app.register(routes, { prefix, allow, maxRequests, maxStoreBytes, live, maxSites, store: toolbar.store, recordListeners: toolbar.recordListeners, leakTicket: toolbar.leakTicket, inFlight: () => toolbar.inFlightCount(), redis: makeStore?.redis, ...(leakTests === undefined ? {} : { leakTests }) })
 }
 
 /** The plugin: register it with `app.register(debugToolbar, options)`. Also reachable as `.default` and `.debugToolbar` for CommonJS callers. */

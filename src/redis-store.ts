@@ -426,8 +426,11 @@ export async function redisStoreFactory (options: ResolvedOptions, log: FastifyB
     client = s.redis
   }
   const make = (settle: Settle): RequestStore => createRedisStore({ client, keyPrefix: s.keyPrefix, ttlMs: s.ttlMs, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes, log, settle, release })
-  return Object.assign(make, { client })
+  return Object.assign(make, { client, redis: { client, keyPrefix: s.keyPrefix } })
 }
 
-/** Makes the Redis store; `client` is its connection, for other shared state of the toolbar (leak tests). */
-export type RedisStoreFactory = ((settle: Settle) => RequestStore) & { readonly client: RedisClientLike }
+/** Builds the Redis store; `client` is its connection and `redis` the client with its key prefix, for the toolbar's other shared state (leak tests, the live page's series). */
+export type RedisStoreFactory = ((settle: Settle) => RequestStore) & { readonly client: RedisClientLike, redis: SharedRedis }
+
+/** A Redis client and the prefix of the keys the toolbar writes there. */
+export interface SharedRedis { client: RedisClientLike, keyPrefix: string }

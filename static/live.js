@@ -25,6 +25,11 @@ const MEASURES = {
   allocatedBytes: { label: 'allocated', format: bytes }
 }
 
+/** The per-process chart's measures, by column; and the JSON columns of the readings, in the page's order. */
+const PROCESS_MEASURES = { heapUsed: 'heap used', heapTotal: 'heap total', external: 'external', arrayBuffers: 'array buffers', rss: 'RSS' }
+const COLUMNS = [['t', 't'], ['heapUsed', 'heapUsedBytes'], ['heapTotal', 'heapTotalBytes'], ['external', 'externalBytes'], ['arrayBuffers', 'arrayBuffersBytes'], ['rss', 'rssBytes'], ['loopMean', 'loopDelayMeanMs'], ['loopMax', 'loopDelayMaxMs']]
+const PROCESS_COLOURS = ['#2f80ed', '#eb5757', '#27ae60', '#9b51e0', '#f2994a', '#00a3a3', '#d4a017', '#e056a0', '#6d7f99', '#8bc34a']
+
 function start (root) {
   const prefix = root.getAttribute('data-prefix') ?? '/__debug'
   const intervalMs = Number(root.getAttribute('data-interval-ms')) || 250
@@ -35,10 +40,16 @@ function start (root) {
   const countEl = root.querySelector('[data-live-count]')
   const filtersForm = root.querySelector('[data-live-filters]')
   const routesEl = root.querySelector('[data-live-routes]')
+  // With the Redis store: every process's readings, beside this one's.
+  const shared = root.hasAttribute('data-shared')
+  const selfLabel = root.getAttribute('data-process') ?? 'this process'
+  const peersNote = root.querySelector('[data-live-peers-note]')
+  const processesEl = root.querySelector('[data-chart="processes"]')
 
   const state = {
     window: root.getAttribute('data-window') ?? '5m',
     measure: 'heapUsedDelta',
+    processMeasure: 'heapUsed',
     follow: true,
     range: { min: 0, max: 0 },
     paused: false,
@@ -54,6 +65,12 @@ function start (root) {
   const byId = new Map()
   let requests = []
   const routeColour = new Map()
+  /** The other processes' readings by series id: { label, s (columns as above), gcs }. */
+  const peers = new Map()
+  let processChart = null
+  let processKey = ''
+  /** The per-process chart's lines, in its series' order. */
+  let processLines = []
   let source = null
   let renderQueued = false
 
@@ -118,7 +135,7 @@ function start (root) {
     hooks: { setSelect: [zoomToSelection] }
   }, [[], [], []], root.querySelector('[data-chart="loop"]'))
 
-  const charts = [memory, marks, loop]
+  let charts = [memory, marks, loop]
   for (const u of charts) wireChart(u)
   window.addEventListener('resize', () => { for (const u of charts) u.setSize({ width: width(), height: u.height }) })
 
@@ -133,6 +150,9 @@ function start (root) {
       render()
     } else if (input.name === 'measure' && Object.hasOwn(MEASURES, input.value)) {
       state.measure = input.value
+      render()
+    } else if (input.name === 'processMeasure' && Object.hasOwn(PROCESS_MEASURES, input.value)) {
+      state.processMeasure = input.value
       render()
     }
   })
@@ -218,6 +238,11 @@ function start (root) {
     es.addEventListener('samples', (e) => { addSamples(JSON.parse(e.data)); queueRender() })
     es.addEventListener('gcs', (e) => { gcs.push(...JSON.parse(e.data)); queueRender() })
     es.addEventListener('requests', (e) => { addRequests(JSON.parse(e.data)); queueRender() })
+    es.addEventListener('peers', (e) => {
+      const body = JSON.parse(e.data)
+      mergePeers(body.peers, body.peersProblem)
+      queueRender()
+    })
   }
 
   function disconnect (why) {
@@ -251,6 +276,7 @@ function start (root) {
     const lastGc = gcs.length > 0 ? gcs[gcs.length - 1].t : -Infinity
     for (const g of body.gcs) if (g.t > lastGc) gcs.push(g)
     addRequests(body.requests)
+    if (body.shared === true) mergePeers(body.peers, body.peersProblem)
     const form = document.querySelector('[data-live-snapshot]')
     if (form !== null && body.snapshot !== undefined) {
       form.setAttribute('data-ms-per-mib', String(body.snapshot.msPerMiB))
@@ -264,6 +290,28 @@ function start (root) {
     for (const x of list) {
       if (x.t <= last) continue
       pushSample(x.t, x.heapUsedBytes, x.heapTotalBytes, x.externalBytes, x.arrayBuffersBytes, x.rssBytes, x.loopDelayMeanMs, x.loopDelayMaxMs)
+    }
+  }
+
+  function mergePeers (list, problem) {
+    for (const p of list ?? []) {
+      let entry = peers.get(p.id)
+      if (entry === undefined) {
+        entry = { label: `${p.pid}@${p.hostname}`, s: Object.fromEntries(COLUMNS.map(([k]) => [k, []])), gcs: [] }
+        peers.set(p.id, entry)
+      }
+      const c = p.samples
+      const last = entry.s.t.length > 0 ? entry.s.t[entry.s.t.length - 1] : -Infinity
+      for (let i = 0; i < c.t.length; i++) {
+        if (c.t[i] <= last) continue
+        for (const [k, json] of COLUMNS) entry.s[k].push(c[json][i])
+      }
+      const lastGc = entry.gcs.length > 0 ? entry.gcs[entry.gcs.length - 1].t : -Infinity
+      for (const g of p.gcs) if (g.t > lastGc) entry.gcs.push(g)
+    }
+    if (problem !== undefined && peersNote !== null) {
+      peersNote.textContent = problem === null ? '' : `Showing this process only: ${problem}.`
+      root.toggleAttribute('data-peers-down', problem !== null)
     }
   }
 
@@ -290,6 +338,13 @@ function start (root) {
     while (n < s.t.length && s.t[n] < cutoff) n++
     if (n > 0) for (const k of Object.keys(s)) s[k].splice(0, n)
     gcs = gcs.filter((g) => g.t >= cutoff)
+    for (const [id, p] of peers) {
+      let k = 0
+      while (k < p.s.t.length && p.s.t[k] < cutoff) k++
+      if (k > 0) for (const key of Object.keys(p.s)) p.s[key].splice(0, k)
+      p.gcs = p.gcs.filter((g) => g.t >= cutoff)
+      if (p.s.t.length === 0) peers.delete(id)
+    }
     const keep = requests.filter((r) => r.startedAt >= cutoff)
     if (keep.length !== requests.length) {
       for (const r of requests) if (r.startedAt < cutoff) byId.delete(r.id)
@@ -356,10 +411,46 @@ function start (root) {
     memory.setData([s.t, s.heapUsed, s.heapTotal, s.external, s.arrayBuffers, s.rss], false)
     loop.setData([s.t, s.loopMean, s.loopMax], false)
     marks.setData([s.t, s.t.map(() => null)], false)
+    renderProcesses()
     applyRange()
     renderTable()
     renderRoutes()
     renderSnapshotNote()
+  }
+
+  /** One line per process for the chosen measure; the chart is made again when a process comes or goes. */
+  function renderProcesses () {
+    if (!shared || processesEl === null) return
+    const list = [{ id: '', label: `${selfLabel} (serving this page)`, s, gcs }, ...[...peers].map(([id, p]) => ({ id, ...p })).sort((a, b) => a.label.localeCompare(b.label))]
+    processLines = list
+    const key = list.map((p) => p.id).join(' ')
+    if (key !== processKey || processChart === null) {
+      if (processChart !== null) {
+        charts = charts.filter((u) => u !== processChart)
+        processChart.destroy()
+      }
+      processChart = new UPlot({
+        width: width(),
+        height: 220,
+        ms: 1,
+        cursor,
+        scales: { x: { time: true, auto: false } },
+        series: [
+          { value: (u, v) => v == null ? '–' : new Date(v).toLocaleTimeString() },
+          ...list.map((p, i) => ({ label: p.label, stroke: PROCESS_COLOURS[i % PROCESS_COLOURS.length], width: i === 0 ? 2.5 : 1.5, spanGaps: true, value: (u, v) => v == null ? '–' : bytes(v) }))
+        ],
+        axes: [timeAxis, axis(bytesAxis)],
+        hooks: { draw: [drawProcessGcs], setSelect: [zoomToSelection] }
+      }, list.map(() => []).concat([[]]), processesEl)
+      wireChart(processChart)
+      charts.push(processChart)
+      processKey = key
+      processesEl.setAttribute('data-processes', String(list.length))
+    }
+    const m = state.processMeasure
+    processChart.setData(UPlot.join(list.map((p) => [p.s.t, p.s[m]])), false)
+    // Readings per line, in the legend's order (for checks without reading the canvas).
+    processesEl.setAttribute('data-readings', list.map((p) => p.s.t.length).join(' '))
   }
 
   /** The heap snapshot's expected pause, from the newest reading (the page's first text is from when it loaded). */
@@ -458,6 +549,31 @@ function start (root) {
       ctx.lineTo(x, top + h - tall)
       ctx.stroke()
     }
+    ctx.restore()
+  }
+
+  /** Each process's GCs as ticks at the foot of the per-process chart, in its line's colour (majors taller). */
+  function drawProcessGcs (u) {
+    const ctx = u.ctx
+    const { left, top, width: w, height: h } = u.bbox
+    const dpr = devicePixelRatio || 1
+    const { min, max } = state.range
+    ctx.save()
+    ctx.beginPath()
+    ctx.rect(left, top, w, h)
+    ctx.clip()
+    processLines.forEach((p, i) => {
+      ctx.strokeStyle = PROCESS_COLOURS[i % PROCESS_COLOURS.length]
+      for (const g of p.gcs) {
+        if (g.t < min || g.t > max) continue
+        const x = u.valToPos(g.t, 'x', true)
+        ctx.lineWidth = (g.kind === 'major' ? 2 : 1) * dpr
+        ctx.beginPath()
+        ctx.moveTo(x, top + h)
+        ctx.lineTo(x, top + h - (g.kind === 'major' ? 14 : 8) * dpr)
+        ctx.stroke()
+      }
+    })
     ctx.restore()
   }
 

@@ -7,10 +7,10 @@ const WORKER = fileURLToPath(new URL('./fixtures/redis-worker.ts', import.meta.u
 /** A worker process of the multi-process tests: its pid and the base URL it listens on. */
 export interface Worker { child: ChildProcess, pid: number, base: string }
 
-/** Start a worker sharing `redisUrl` under `keyPrefix`; resolves once it listens. */
-export async function startWorker (redisUrl: string, keyPrefix: string, maxRequests = 50): Promise<Worker> {
+/** Start a worker sharing `redisUrl` under `keyPrefix` (more settings in `env`, e.g. LIVE=1); resolves once it listens. */
+export async function startWorker (redisUrl: string, keyPrefix: string, maxRequests = 50, env: Record<string, string> = {}): Promise<Worker> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, MAX_REQUESTS: String(maxRequests), NODE_ENV: 'development' },
+    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, MAX_REQUESTS: String(maxRequests), NODE_ENV: 'development', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let out = ''

@@ -15,6 +15,7 @@ import { TOKEN_HEADER } from '../protocol.ts'
 import { summarize, type RecordSummary, type RequestRecord } from '../record/types.ts'
 import { kToolbarRoute } from '../route-config.ts'
 import type { RequestStore } from '../store.ts'
+import type { SharedRedis } from '../redis-store.ts'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { heapUsedNow, trackedGcsSince } from '../capture/process-sampler.ts'
 import { heapLine } from '../record/heap-readings.ts'
@@ -74,6 +75,8 @@ export interface ToolbarRoutesOptions extends Pick<ResolvedOptions, 'prefix' | '
   leakTests?: LeakTestStore
   /** Sites listed when the Memory panel counts a record's sites again from its call tree (allocations.maxSites). @default 50 */
   maxSites?: number
+  /** The Redis store's client and key prefix: the live page shows every process's series through it. */
+  redis?: SharedRedis
 }
 
 /**
@@ -178,7 +181,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   // The live page's series, event stream and process actions (src/routes/live.ts).
   const live = options.live === undefined || options.live === false
     ? undefined
-    : await liveRoutes(app, { live: options.live, list: async () => await store.list(), settle: async (id) => { await store.get(id) }, recordListeners: options.recordListeners ?? new Set(), sameOrigin, checkToken })
+    : await liveRoutes(app, { live: options.live, list: async () => await store.list(), settle: async (id) => { await store.get(id) }, recordListeners: options.recordListeners ?? new Set(), sameOrigin, checkToken, redis: options.redis })
 
   function checkToken (request: FastifyRequest): void {
     const given = request.headers[TOKEN_HEADER] ?? (request.body as { token?: unknown } | null | undefined)?.token

@@ -12,12 +12,14 @@ import fastifySseModule, { type SSEPluginOptions } from '@fastify/sse'
 import fastifyStatic from '@fastify/static'
 import { gcTracker } from '../capture/gc-tracker.ts'
 import { ProcessActions, SNAPSHOT_MS_PER_MIB } from '../capture/process-actions.ts'
-import { ProcessSampler, type SamplerEvent } from '../capture/process-sampler.ts'
+import { ProcessSampler, type SampleColumns, type SamplerEvent } from '../capture/process-sampler.ts'
 import { FST_DEBUG_TOOLBAR_NOT_EVENT_STREAM, FST_DEBUG_TOOLBAR_SNAPSHOT_TOO_LARGE } from '../errors.ts'
 import { bytes, ms } from '../format.ts'
 import type { ResolvedLive } from '../options.ts'
 import { summarize, type ProcessIdentity, type RecordSummary, type RequestRecord } from '../record/types.ts'
 import { matchesFilter, parseLiveQuery, WINDOWS, type LiveQuery, type LiveQuerystring } from '../record/filter.ts'
+import type { SharedRedis } from '../redis-store.ts'
+import { createRedisSeries, OPEN_TTL_MS, type PeerSeries, type PeersRead } from '../redis-series.ts'
 
 /** The plugin (a CommonJS module whose types declare a default export). */
 const fastifySse = fastifySseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
@@ -34,6 +36,10 @@ const MAX_PENDING_RECORDS = 1000
 const MAX_UNSENT_BYTES = 1024 * 1024
 /** EventSource's wait before reconnecting, in ms. */
 const RETRY_MS = 2000
+/** The other processes' readings looked up on each push to the page, in ms back (a write comes once a second). */
+const PEER_LOOKBACK_MS = 10_000
+/** The longest window the page shows, in ms: what the shared series keep. */
+const KEEP_MS = Math.max(...Object.values(WINDOWS))
 
 /** What the live routes need from the toolbar. */
 export interface LiveDeps {
@@ -48,6 +54,8 @@ export interface LiveDeps {
   sameOrigin: (request: FastifyRequest) => Promise<void>
   /** Throws the coded 403 unless the request carries the token (header, or form field). */
   checkToken: (request: FastifyRequest) => void
+  /** With the Redis store: its client and key prefix, through which every process's series is shown. */
+  redis?: SharedRedis
 }
 
 /** What the page template shows of the live page. */
@@ -60,6 +68,8 @@ export interface LivePageContext {
   snapshot: SnapshotEstimate
   /** The process serving the page, which the process actions act on. */
   process: ProcessIdentity
+  /** True when every process's series is shown (the Redis store). */
+  shared: boolean
 }
 
 /** What a heap snapshot would cost now. */
@@ -105,6 +115,31 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
   const clients = new Set<Client>()
   let pending: RequestRecord[] = []
   let flushTimer: NodeJS.Timeout | undefined
+  /** When `/api/process` was last read here (a live page that polls counts as open). */
+  let lastReadMs = -Infinity
+  /** Newest reading and GC time pushed to the page, per other process. */
+  const peerCursors = new Map<string, { t: number, g: number }>()
+  let peersProblem: string | null = null
+  /** Other processes' records already pushed to the page (those still in the store). */
+  let pushedRemote = new Set<string>()
+  const series = deps.redis === undefined
+    ? undefined
+    : createRedisSeries({
+      client: deps.redis.client,
+      keyPrefix: deps.redis.keyPrefix,
+      keepMs: KEEP_MS,
+      maxRows: sampler.capacity.samples,
+      log: app.log,
+      viewed: () => clients.size > 0 || Date.now() - lastReadMs < OPEN_TTL_MS,
+      // A live page open in some process: this one samples too, for keepRunningMs after the last time.
+      onOpenSomewhere: () => { sampler.touch() },
+      afterTick: (ok) => {
+        if (clients.size === 0) return
+        pushPeers().catch(() => {})
+        if (ok) pushRemoteRequests().catch(() => {})
+      }
+    })
+  if (series !== undefined) sampler.subscribe(series.publish)
 
   await app.register(fastifyStatic, {
     root: vendorRoot(),
@@ -168,6 +203,40 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
     }
   }
 
+  /** Push the other processes' readings that are new since the last push (or that Redis stopped answering). */
+  async function pushPeers (): Promise<void> {
+    if (series === undefined) return
+    const read = await series.read(Date.now() - PEER_LOOKBACK_MS)
+    const problem = read.ok ? null : read.problem
+    const fresh: PeerSeries[] = []
+    for (const peer of read.ok ? read.peers : []) {
+      const cursor = peerCursors.get(peer.id) ?? { t: -Infinity, g: -Infinity }
+      const first = peer.samples.t.findIndex((t) => t > cursor.t)
+      const samples = first === -1 ? undefined : sliceColumns(peer.samples, first)
+      const gcs = peer.gcs.filter((g) => g.t > cursor.g)
+      if (samples === undefined && gcs.length === 0) continue
+      peerCursors.set(peer.id, { t: peer.samples.t[peer.samples.t.length - 1] ?? cursor.t, g: gcs[gcs.length - 1]?.t ?? cursor.g })
+      fresh.push({ ...peer, samples: samples ?? sliceColumns(peer.samples, peer.samples.t.length), gcs })
+    }
+    if (fresh.length > 0 || problem !== peersProblem) broadcast('peers', { peers: fresh, peersProblem: problem })
+    peersProblem = problem
+  }
+
+  /** Push the records other processes stored since the last push (this process's come through recordListeners). */
+  async function pushRemoteRequests (): Promise<void> {
+    const self = hostname()
+    const list = await deps.list()
+    const seen = new Set<string>()
+    const fresh: RecordSummary[] = []
+    for (const r of list) {
+      if (r.process.pid === process.pid && r.process.hostname === self) continue
+      seen.add(r.id)
+      if (!pushedRemote.has(r.id)) fresh.push(summarize(r))
+    }
+    pushedRemote = seen
+    if (fresh.length > 0) broadcast('requests', fresh.reverse())
+  }
+
   async function requestsIn (q: LiveQuery, fromMs: number): Promise<RecordSummary[]> {
     const list = await deps.list()
     const open = list.find((r) => !r.memory.final)
@@ -190,6 +259,10 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
     if (flushTimer !== undefined) clearTimeout(flushTimer)
     flushTimer = undefined
     pending = []
+    if (series !== undefined) {
+      sampler.unsubscribe(series.publish)
+      await series.close()
+    }
     sampler.close()
     actions.close()
   })
@@ -201,6 +274,8 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
     const nowMs = Date.now()
     const fromMs = nowMs - WINDOWS[q.window]
     const { samples, gcs } = sampler.series(fromMs)
+    lastReadMs = nowMs
+    const read: PeersRead = series === undefined ? { ok: true, peers: [] } : await series.read(fromMs)
     return {
       window: q.window,
       fromMs,
@@ -215,7 +290,12 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
       samples,
       gcs,
       requests: await requestsIn(q, fromMs),
-      snapshot: snapshotEstimate()
+      snapshot: snapshotEstimate(),
+      // This process's readings are `samples` above; with the Redis store, every other process's follow.
+      process: { id: series?.id ?? null, pid: process.pid, hostname: hostname() },
+      shared: series !== undefined,
+      peers: read.ok ? read.peers : [],
+      peersProblem: read.ok ? null : read.problem
     }
   })
 
@@ -291,8 +371,16 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
         sampleIntervalMs: live.sampleIntervalMs,
         keepRunningMs: live.keepRunningMs,
         snapshot: snapshotEstimate(),
-        process: { pid: process.pid, hostname: hostname() }
+        process: { pid: process.pid, hostname: hostname() },
+        shared: series !== undefined
       }
     }
   }
+}
+
+/** The rows of `c` from index `from` on. */
+function sliceColumns (c: SampleColumns, from: number): SampleColumns {
+  const out = {} as SampleColumns
+  for (const k of Object.keys(c) as Array<keyof SampleColumns>) out[k] = c[k].slice(from)
+  return out
 }
