@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { createLeakTestStore, DEFAULT_MAX_LEAK_TESTS, latestByRoute, type LeakTestEntry, type LeakTestStore } from './leak-test-store.ts'
 import type { RedisClientLike } from './options.ts'
-import { READ_TIMEOUT_MS, rejected, withTimeout, WRITE_TIMEOUT_MS } from './redis-store.ts'
+import { READ_TIMEOUT_MS, rejected, sha1, withTimeout, WRITE_TIMEOUT_MS } from './redis-store.ts'
 
 /**
  * Leak tests in the shared store, so every process shows every test's report and verdict. Keys,
@@ -43,7 +42,7 @@ if n > maxN then
 end
 return redis.call('ZCARD', index)
 `
-const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex')
+const WRITE_SHA = sha1(WRITE_SCRIPT)
 
 /** What a Redis leak-test store is made of. */
 export interface RedisLeakTestStoreConfig {

@@ -1,8 +1,9 @@
-import { randomBytes, createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ProcessGc, SampleColumns, SamplerEvent } from './capture/process-sampler.ts'
 import type { RedisClientLike } from './options.ts'
+import { sha1 } from './redis-store.ts'
 
 /**
  * The live page's series shared through Redis: every process of the app whose process sampler runs
@@ -75,7 +76,6 @@ end
 return out
 `
 
-const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex')
 const WRITE_SHA = sha1(WRITE_SCRIPT)
 const READ_SHA = sha1(READ_SCRIPT)
 

@@ -98,7 +98,8 @@ redis.call('DEL', index, p .. 'sizes', p .. 'bytes')
 return 0
 `
 
-const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex')
+/** The SHA-1 that EVALSHA names a script by. */
+export const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex')
 const SAVE_SHA = sha1(SAVE_SCRIPT)
 const CLEAR_SHA = sha1(CLEAR_SCRIPT)
 

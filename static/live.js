@@ -530,30 +530,16 @@ function start (root) {
   }
 
   function drawGcs (u) {
-    const ctx = u.ctx
-    const { left, top, width: w, height: h } = u.bbox
-    const dpr = devicePixelRatio || 1
-    const { min, max } = state.range
-    ctx.save()
-    ctx.beginPath()
-    ctx.rect(left, top, w, h)
-    ctx.clip()
-    for (const g of gcs) {
-      if (g.t < min || g.t > max) continue
-      const x = u.valToPos(g.t, 'x', true)
-      const tall = (g.kind === 'major' ? 14 : 8) * dpr
-      ctx.strokeStyle = GC_COLOURS[g.kind] ?? GC_COLOURS.minor
-      ctx.lineWidth = (g.kind === 'major' ? 2 : 1) * dpr
-      ctx.beginPath()
-      ctx.moveTo(x, top + h)
-      ctx.lineTo(x, top + h - tall)
-      ctx.stroke()
-    }
-    ctx.restore()
+    drawGcTicks(u, [{ gcs, colourOf: (g) => GC_COLOURS[g.kind] ?? GC_COLOURS.minor }])
   }
 
   /** Each process's GCs as ticks at the foot of the per-process chart, in its line's colour (majors taller). */
   function drawProcessGcs (u) {
+    drawGcTicks(u, processLines.map((p, i) => ({ gcs: p.gcs, colourOf: () => PROCESS_COLOURS[i % PROCESS_COLOURS.length] })))
+  }
+
+  /** GCs in the visible range as ticks rising from the plot's foot, clipped to the plot (majors taller and thicker). */
+  function drawGcTicks (u, groups) {
     const ctx = u.ctx
     const { left, top, width: w, height: h } = u.bbox
     const dpr = devicePixelRatio || 1
@@ -562,18 +548,18 @@ function start (root) {
     ctx.beginPath()
     ctx.rect(left, top, w, h)
     ctx.clip()
-    processLines.forEach((p, i) => {
-      ctx.strokeStyle = PROCESS_COLOURS[i % PROCESS_COLOURS.length]
-      for (const g of p.gcs) {
+    for (const { gcs: list, colourOf } of groups) {
+      for (const g of list) {
         if (g.t < min || g.t > max) continue
         const x = u.valToPos(g.t, 'x', true)
+        ctx.strokeStyle = colourOf(g)
         ctx.lineWidth = (g.kind === 'major' ? 2 : 1) * dpr
         ctx.beginPath()
         ctx.moveTo(x, top + h)
         ctx.lineTo(x, top + h - (g.kind === 'major' ? 14 : 8) * dpr)
         ctx.stroke()
       }
-    })
+    }
     ctx.restore()
   }
 

@@ -94,7 +94,9 @@ describe('live page in a browser', { skip: SKIP, timeout: 300_000 }, () => {
       const series = await live.evaluate(async (prefix) => await (await fetch(`${prefix}/api/process?window=1m`)).json(), PREFIX) as { samples: { heapUsedBytes: number[] }, gcs: Array<{ kind: string, heapUsedBefore: number, heapUsedAfter: number }> }
       const heap = series.samples.heapUsedBytes
       const peak = Math.max(...heap.slice(0, -1))
-      assert.ok((heap[heap.length - 1] as number) < peak - 16 * MiB, `heap ${heap[heap.length - 1]} after, peak ${peak} before`)
+      // The lowest reading after the peak: on a busy machine the page's own work can add a reading after the drop.
+      const after = Math.min(...heap.slice(heap.lastIndexOf(peak) + 1))
+      assert.ok(after < peak - 16 * MiB, `heap ${after} after, peak ${peak} before`)
       assert.ok(series.gcs.some((g) => g.kind === 'major' && g.heapUsedBefore - g.heapUsedAfter >= 16 * MiB), 'the forced GC is on the chart with its heap before and after')
       await live.screenshot({ path: `${RESULTS}live-gc.png`, fullPage: true })
     })
