@@ -96,3 +96,22 @@ export function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[] } {
   } as unknown as GcTracker
   return { tracker, gcs }
 }
+
+/** A server-sent event. */
+export interface StreamEvent { event: string, data: unknown }
+
+/** A `data` listener for a text event stream: calls `onEvent` with each complete event, JSON data parsed. */
+export function eventStreamParser (onEvent: (e: StreamEvent) => void): (chunk: string) => void {
+  let buffer = ''
+  return (chunk) => {
+    buffer += chunk
+    let end
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const event = /^event: (.*)$/m.exec(block)?.[1]
+      const data = /^data: (.*)$/m.exec(block)?.[1]
+      if (event !== undefined && data !== undefined) onEvent({ event, data: JSON.parse(data) })
+    }
+  }
+}

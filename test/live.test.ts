@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { gcTracker } from '../src/capture/gc-tracker.ts'
 import { ProcessSampler, SAMPLE_BYTES, GC_BYTES } from '../src/capture/process-sampler.ts'
 import { resolveOptions } from '../src/options.ts'
-import { appWithToolbar, buildArrays, MiB } from './helpers.ts'
+import { appWithToolbar, buildArrays, eventStreamParser, MiB, type StreamEvent } from './helpers.ts'
 
 const HOST = '127.0.0.1:3000'
 const ORIGIN = 'http://127.0.0.1:3000'
@@ -55,21 +55,13 @@ async function tokenOf (app: FastifyInstance): Promise<string> {
 }
 
 /** Read server-sent events from a listening app until `until` says stop; returns them. */
-function readEvents (res: IncomingMessage, until: (events: Array<{ event: string, data: unknown }>) => boolean): Promise<Array<{ event: string, data: unknown }>> {
+function readEvents (res: IncomingMessage, until: (events: StreamEvent[]) => boolean): Promise<StreamEvent[]> {
   return new Promise((resolve, reject) => {
-    const events: Array<{ event: string, data: unknown }> = []
-    let buffer = ''
+    const events: StreamEvent[] = []
+    const parse = eventStreamParser((e) => events.push(e))
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => {
-      buffer += chunk
-      let end
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const event = /^event: (.*)$/m.exec(block)?.[1]
-        const data = /^data: (.*)$/m.exec(block)?.[1]
-        if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) })
-      }
+      parse(chunk)
       if (until(events)) resolve(events)
     })
     res.on('error', reject)

@@ -1,31 +1,20 @@
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import debugToolbar, { type RequestRecord } from '../src/index.ts'
 import { newId } from '../src/id.ts'
-import { freePort, RedisServer, redisSkipReason, until } from './redis-server.ts'
+import { freePort, redisFixture, redisSkipReason, until } from './redis-server.ts'
 
 const skip = redisSkipReason()
 
 interface Line { level: number, msg: string }
 
 describe('Redis store faults', { skip }, () => {
-  let server: RedisServer
-  let admin: Redis
+  const redis = redisFixture()
 
-  before(async () => {
-    server = await RedisServer.start()
-    admin = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
-    admin.on('error', () => {})
-  })
-  after(async () => {
-    admin.disconnect()
-    await server.stop()
-  })
-
-  async function app (keyPrefix: string, maxRequests = 50, url = server.url): Promise<{ app: FastifyInstance, lines: Line[] }> {
+  async function app (keyPrefix: string, maxRequests = 50, url = redis.server.url): Promise<{ app: FastifyInstance, lines: Line[] }> {
     const lines: Line[] = []
     const stream = new Writable({
       write (chunk, _enc, done) {
@@ -52,9 +41,9 @@ describe('Redis store faults', { skip }, () => {
     const { app: a, lines } = await app(prefix, 5)
     try {
       const first = await request(a)
-      await until(async () => await admin.exists(`${prefix}r:${first}`) === 1, 'the first record')
+      await until(async () => await redis.admin.exists(`${prefix}r:${first}`) === 1, 'the first record')
 
-      await server.stop()
+      await redis.server.stop()
       const ids: string[] = []
       for (let i = 0; i < 12; i++) ids.push(await request(a))
       // Reads go on from this process's records: never a 500.
@@ -66,11 +55,11 @@ describe('Redis store faults', { skip }, () => {
       await until(() => lines.some((l) => l.msg.includes('does not answer')), 'the outage to be logged')
       for (let i = 0; i < 3; i++) ids.push(await request(a))
 
-      await server.restart()
+      await redis.server.restart()
       // Restarted empty: the newest five are written when it answers again.
       const newest = JSON.stringify([...ids.slice(-5)].sort())
-      await until(async () => JSON.stringify((await admin.zrange(`${prefix}index`, 0, -1).catch(() => [])).sort()) === newest, 'the newest five buffered records to be written', 30_000)
-      const written = JSON.parse(await admin.get(`${prefix}r:${ids.at(-1) as string}`) as string) as RequestRecord
+      await until(async () => JSON.stringify((await redis.admin.zrange(`${prefix}index`, 0, -1).catch(() => [])).sort()) === newest, 'the newest five buffered records to be written', 30_000)
+      const written = JSON.parse(await redis.admin.get(`${prefix}r:${ids.at(-1) as string}`) as string) as RequestRecord
       assert.equal(written.memory.final, true)
       await until(() => lines.some((l) => l.msg.includes('answers again')), 'the return to be logged')
       assert.equal(lines.filter((l) => l.msg.includes('does not answer')).length, 1, lines.map((l) => l.msg).join('\n'))
@@ -78,7 +67,7 @@ describe('Redis store faults', { skip }, () => {
       assert.ok(lines.every((l) => l.level < 50), 'no error logged')
 
       const later = await request(a)
-      await until(async () => await admin.exists(`${prefix}r:${later}`) === 1, 'a record after the return')
+      await until(async () => await redis.admin.exists(`${prefix}r:${later}`) === 1, 'a record after the return')
     } finally {
       await a.close()
     }
@@ -105,10 +94,10 @@ describe('Redis store faults', { skip }, () => {
   test('a slow Redis (DEBUG SLEEP) does not hold up requests; their records are written afterwards', async () => {
     const prefix = `f2:${newId()}:`
     const { app: a } = await app(prefix, 50)
-    const sleeper = new Redis(server.url)
+    const sleeper = new Redis(redis.server.url)
     try {
       await request(a)
-      await until(async () => await admin.zcard(`${prefix}index`) === 1, 'the first record')
+      await until(async () => await redis.admin.zcard(`${prefix}index`) === 1, 'the first record')
       let slept = false
       const sleeping = sleeper.call('DEBUG', 'SLEEP', '3').then(() => { slept = true })
       // Redis is blocked from when the command arrives until the sleep ends: requests made meanwhile must still answer.
@@ -118,7 +107,7 @@ describe('Redis store faults', { skip }, () => {
       assert.equal(slept, false, 'every request answered while Redis slept')
       await sleeping
       await until(async () => {
-        const members = await admin.zrange(`${prefix}index`, 0, -1)
+        const members = await redis.admin.zrange(`${prefix}index`, 0, -1)
         return ids.every((id) => members.includes(id))
       }, 'the records made during the sleep', 30_000)
     } finally {

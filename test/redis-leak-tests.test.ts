@@ -11,7 +11,7 @@ import debugToolbar from '../src/index.ts'
 import { newId } from '../src/id.ts'
 import type { LeakTestEntry } from '../src/leak-test-store.ts'
 import { createRedisLeakTestStore } from '../src/redis-leak-test-store.ts'
-import { RedisServer, redisSkipReason, until } from './redis-server.ts'
+import { RedisServer, redisFixture, redisSkipReason, until } from './redis-server.ts'
 import { startWorker, stopWorker, type Worker } from './redis-workers.ts'
 
 const skip = redisSkipReason()
@@ -75,26 +75,13 @@ async function run (app: FastifyInstance, body: Record<string, unknown>): Promis
 }
 
 describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
-  let server: RedisServer
-  let admin: Redis
-  const apps: FastifyInstance[] = []
-
-  before(async () => {
-    server = await RedisServer.start()
-    admin = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
-    admin.on('error', () => {})
-  })
-  after(async () => {
-    for (const app of apps) await app.close()
-    admin.disconnect()
-    await server.stop()
-  })
+  const redis = redisFixture()
 
   async function pair (): Promise<{ a: FastifyInstance, b: FastifyInstance, prefix: string }> {
     const prefix = `lt${newId().slice(0, 8)}:`
-    const a = (await leakApp(server.url, prefix)).app
-    const b = (await leakApp(server.url, prefix)).app
-    apps.push(a, b)
+    const a = (await leakApp(redis.server.url, prefix)).app
+    const b = (await leakApp(redis.server.url, prefix)).app
+    redis.apps.push(a, b)
     return { a, b, prefix }
   }
 
@@ -105,11 +92,11 @@ describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
     const done = await run(a, { method: 'GET', url: '/keep', calls: 8, snapshots: false })
     assert.equal(done.status, 'done', done.error)
     assert.deepEqual(done.process, { pid: process.pid, hostname: hostname() })
-    await until(async () => JSON.parse(await admin.get(`${prefix}lt:${done.id}`) ?? '{}').status === 'done', 'the finished test in Redis')
-    assert.deepEqual(await admin.zrange(`${prefix}leak-tests`, 0, -1), [done.id])
-    const ttl = await admin.pttl(`${prefix}lt:${done.id}`)
+    await until(async () => JSON.parse(await redis.admin.get(`${prefix}lt:${done.id}`) ?? '{}').status === 'done', 'the finished test in Redis')
+    assert.deepEqual(await redis.admin.zrange(`${prefix}leak-tests`, 0, -1), [done.id])
+    const ttl = await redis.admin.pttl(`${prefix}lt:${done.id}`)
     assert.ok(ttl > 0 && ttl <= 3_600_000, `ttl ${ttl}`)
-    const written = JSON.parse(await admin.get(`${prefix}lt:${done.id}`) as string) as Record<string, unknown>
+    const written = JSON.parse(await redis.admin.get(`${prefix}lt:${done.id}`) as string) as Record<string, unknown>
     assert.equal(written.snapshotDir, undefined)
     assert.equal(written.progress, undefined)
 
@@ -165,7 +152,7 @@ describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
     const started = await a.inject(post(API, token, { method: 'GET', url: '/nothing', calls: 500, snapshots: false }))
     assert.equal(started.statusCode, 202, started.body)
     const id = (started.json() as { id: string }).id
-    await until(async () => await admin.exists(`${prefix}lt:${id}`) === 1, 'the running test in Redis')
+    await until(async () => await redis.admin.exists(`${prefix}lt:${id}`) === 1, 'the running test in Redis')
     const fromB = (await get(b, `${API}/${id}`)).json() as TestJson
     assert.equal(fromB.status, 'running')
     assert.deepEqual(fromB.process, { pid: process.pid, hostname: hostname() })
@@ -184,7 +171,7 @@ describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
 
   test('the shared tests are bounded by count, expire with the store\'s TTL, and unreadable keys are skipped with one log line', async () => {
     const prefix = `ltb${newId().slice(0, 8)}:`
-    const client = new Redis(server.url)
+    const client = new Redis(redis.server.url)
     const lines: string[] = []
     const log = Fastify({ logger: { level: 'info', stream: new Writable({ write (c, _e, done) { for (const l of String(c).split('\n')) if (l !== '') lines.push(JSON.parse(l).msg); done() } }) } }).log
     const store = createRedisLeakTestStore({ client, keyPrefix: prefix, ttlMs: 1500, log, max: 3 })
@@ -200,12 +187,12 @@ describe('leak tests in the Redis store', { skip, timeout: 300_000 }, () => {
         store.finished(e)
         ids.push(e.id)
       }
-      await until(async () => JSON.stringify(await admin.zrevrange(`${prefix}leak-tests`, 0, -1)) === JSON.stringify(ids.slice(-3).reverse()), 'the newest three in the index')
-      assert.equal(await admin.exists(...ids.slice(0, 2).map((id) => `${prefix}lt:${id}`)), 0, 'evicted tests are deleted')
+      await until(async () => JSON.stringify(await redis.admin.zrevrange(`${prefix}leak-tests`, 0, -1)) === JSON.stringify(ids.slice(-3).reverse()), 'the newest three in the index')
+      assert.equal(await redis.admin.exists(...ids.slice(0, 2).map((id) => `${prefix}lt:${id}`)), 0, 'evicted tests are deleted')
       assert.deepEqual((await reader.list()).map((e) => [e.id, e.status, e.error, e.process.pid]), ids.slice(-3).reverse().map((id) => [id, 'failed', 'on purpose', 4242]))
 
-      await admin.zadd(`${prefix}leak-tests`, Date.now() + 100, 'bad')
-      await admin.set(`${prefix}lt:bad`, '{"id":"bad","status":"who knows"}')
+      await redis.admin.zadd(`${prefix}leak-tests`, Date.now() + 100, 'bad')
+      await redis.admin.set(`${prefix}lt:bad`, '{"id":"bad","status":"who knows"}')
       assert.equal((await reader.list()).length, 3)
       assert.equal(await reader.get('bad'), undefined)
       assert.equal(lines.filter((l) => l.includes(`${prefix}lt:bad`)).length, 1, lines.join('\n'))

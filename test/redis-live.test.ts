@@ -10,6 +10,7 @@ import debugToolbar from '../src/index.ts'
 import { newId } from '../src/id.ts'
 import { RedisServer, redisSkipReason, until } from './redis-server.ts'
 import { startWorker, stopWorker, type Worker } from './redis-workers.ts'
+import { eventStreamParser, type StreamEvent } from './helpers.ts'
 
 const skip = redisSkipReason()
 
@@ -43,23 +44,12 @@ function assertPlausible (c: Columns, what: string): void {
 }
 
 /** An open event stream and the events read from it so far. */
-function openStream (base: string): Promise<{ events: Array<{ event: string, data: unknown }>, close: () => void }> {
+function openStream (base: string): Promise<{ events: StreamEvent[], close: () => void }> {
   return new Promise((resolve, reject) => {
-    const events: Array<{ event: string, data: unknown }> = []
+    const events: StreamEvent[] = []
     const req = httpRequest(`${base}/__debug/api/process/events`, { headers: { accept: 'text/event-stream' } }, (res: IncomingMessage) => {
-      let buffer = ''
       res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        buffer += chunk
-        let end
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const event = /^event: (.*)$/m.exec(block)?.[1]
-          const data = /^data: (.*)$/m.exec(block)?.[1]
-          if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) })
-        }
-      })
+      res.on('data', eventStreamParser((e) => events.push(e)))
       res.on('error', () => {})
       resolve({ events, close: () => { req.destroy() } })
     })

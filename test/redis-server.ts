@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process'
+import { after, before } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { REDIS_SERVER } from '../playground/lib/redis-server.ts'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { REDIS_SERVER, RedisServer } from '../playground/lib/redis-server.ts'
 
 export { freePort, RedisServer, REDIS_SERVER } from '../playground/lib/redis-server.ts'
 
@@ -24,4 +27,22 @@ export async function until (check: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await sleep(20)
   }
+}
+
+/** A redis-server and an admin client for the enclosing describe block, and apps closed after it. */
+export interface RedisFixture { server: RedisServer, admin: Redis, apps: FastifyInstance[] }
+
+export function redisFixture (): RedisFixture {
+  const fixture = { apps: [] as FastifyInstance[] } as RedisFixture
+  before(async () => {
+    fixture.server = await RedisServer.start()
+    fixture.admin = new Redis(fixture.server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
+    fixture.admin.on('error', () => {})
+  })
+  after(async () => {
+    for (const app of fixture.apps) await app.close()
+    fixture.admin?.disconnect()
+    await fixture.server?.stop()
+  })
+  return fixture
 }

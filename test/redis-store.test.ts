@@ -8,7 +8,7 @@ import { resolveOptions } from '../src/options.ts'
 import { createRedisStore, loadIoredis } from '../src/redis-store.ts'
 import { newId } from '../src/id.ts'
 import { testRecord } from './helpers.ts'
-import { RedisServer, redisSkipReason, until } from './redis-server.ts'
+import { RedisServer, redisFixture, redisSkipReason, until } from './redis-server.ts'
 
 test('the store option is validated at registration with coded errors', () => {
   for (const [store, name] of [
@@ -45,30 +45,17 @@ function logSink (): { stream: Writable, lines: Array<{ level: number, msg: stri
 }
 
 describe('Redis store', { skip }, () => {
-  let server: RedisServer
-  let admin: Redis
-  const apps: FastifyInstance[] = []
-
-  before(async () => {
-    server = await RedisServer.start()
-    admin = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
-    admin.on('error', () => {})
-  })
-  after(async () => {
-    for (const app of apps) await app.close()
-    admin.disconnect()
-    await server.stop()
-  })
+  const redis = redisFixture()
 
   /** An app on the test's Redis, with its log lines; `options` add to the defaults. */
   async function app (keyPrefix: string, options: DebugToolbarOptions = {}, store: Record<string, unknown> = {}): Promise<{ app: FastifyInstance, lines: Array<{ level: number, msg: string }> }> {
     const { stream, lines } = logSink()
     const a = Fastify({ logger: { level: 'info', stream } })
-    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, ...options, store: { redis: server.url, keyPrefix, ...store } as never })
+    await a.register(debugToolbar, { enabled: true, live: false, allocations: false, ...options, store: { redis: redis.server.url, keyPrefix, ...store } as never })
     a.get('/hello', async () => ({ hello: 'world' }))
     a.get('/page', async (_req, reply) => reply.type('text/html').send('<html><body><p>page</p></body></html>'))
     await a.ready()
-    apps.push(a)
+    redis.apps.push(a)
     return { app: a, lines }
   }
 
@@ -83,13 +70,13 @@ describe('Redis store', { skip }, () => {
     const a = (await app(prefix, {}, { ttlMs: 60_000 })).app
     const b = (await app(prefix)).app
     const id = await idOf(a)
-    await until(async () => await admin.exists(`${prefix}r:${id}`) === 1, 'the record key')
-    assert.equal(await admin.type(`${prefix}index`), 'zset')
-    assert.ok(Number(await admin.zscore(`${prefix}index`, id)) > 0)
-    const size = Number(await admin.hget(`${prefix}sizes`, id))
+    await until(async () => await redis.admin.exists(`${prefix}r:${id}`) === 1, 'the record key')
+    assert.equal(await redis.admin.type(`${prefix}index`), 'zset')
+    assert.ok(Number(await redis.admin.zscore(`${prefix}index`, id)) > 0)
+    const size = Number(await redis.admin.hget(`${prefix}sizes`, id))
     assert.ok(size > 2048)
-    assert.equal(Number(await admin.get(`${prefix}bytes`)), size)
-    const ttl = await admin.pttl(`${prefix}r:${id}`)
+    assert.equal(Number(await redis.admin.get(`${prefix}bytes`)), size)
+    const ttl = await redis.admin.pttl(`${prefix}r:${id}`)
     assert.ok(ttl > 0 && ttl <= 60_000, `ttl ${ttl}`)
     const fromA = (await a.inject(`/__debug/api/requests/${id}`)).json()
     const fromB = (await b.inject(`/__debug/api/requests/${id}`)).json()
@@ -111,7 +98,7 @@ describe('Redis store', { skip }, () => {
     const a = (await app(prefix, { allocations: { requests: 'all', sampler: 'inspector' } })).app
     const b = (await app(prefix, { allocations: { requests: 'all', sampler: 'inspector' } })).app
     const id = await idOf(a)
-    await until(async () => await admin.exists(`${prefix}p:${id}`) === 1, 'the profile key')
+    await until(async () => await redis.admin.exists(`${prefix}p:${id}`) === 1, 'the profile key')
     const flame = await b.inject(`/__debug/requests/${id}/flamegraph.json`)
     assert.equal(flame.statusCode, 200)
     assert.deepEqual(flame.json(), (await a.inject(`/__debug/requests/${id}/flamegraph.json`)).json())
@@ -129,16 +116,16 @@ describe('Redis store', { skip }, () => {
       ids.push(await idOf(a))
       ids.push(await idOf(b))
     }
-    await until(async () => (await admin.zrange(`${prefix}index`, 0, -1)).includes(ids.at(-1) as string), 'the last record')
-    await until(async () => await admin.zcard(`${prefix}index`) === 5, 'the count cap')
+    await until(async () => (await redis.admin.zrange(`${prefix}index`, 0, -1)).includes(ids.at(-1) as string), 'the last record')
+    await until(async () => await redis.admin.zcard(`${prefix}index`) === 5, 'the count cap')
     const listed = ((await a.inject('/__debug/api/requests')).json() as RequestRecord[]).map((r) => r.id)
     assert.equal(listed.length, 5)
     assert.deepEqual(new Set(listed), new Set(ids.slice(-5)))
-    const sizes = (await admin.hvals(`${prefix}sizes`)).map(Number)
+    const sizes = (await redis.admin.hvals(`${prefix}sizes`)).map(Number)
     assert.equal(sizes.length, 5)
-    assert.equal(Number(await admin.get(`${prefix}bytes`)), sizes.reduce((x, y) => x + y, 0))
+    assert.equal(Number(await redis.admin.get(`${prefix}bytes`)), sizes.reduce((x, y) => x + y, 0))
     // Evicted records are gone from Redis, not only from the index.
-    assert.equal(await admin.exists(`${prefix}r:${ids[0] as string}`), 0)
+    assert.equal(await redis.admin.exists(`${prefix}r:${ids[0] as string}`), 0)
 
     // The byte cap: records of about 40 KB each against a 64 KiB cap leave one at a time.
     const byteCap = `t3b:${newId()}:`
@@ -149,19 +136,19 @@ describe('Redis store', { skip }, () => {
     for (let i = 0; i < 4; i++) {
       for (const x of [c, d]) last = String((await x.inject({ url: '/hello', headers: big })).headers['x-debug-toolbar-id'])
     }
-    await until(async () => (await admin.zrange(`${byteCap}index`, 0, -1)).includes(last), 'the last big record')
-    const total = Number(await admin.get(`${byteCap}bytes`))
+    await until(async () => (await redis.admin.zrange(`${byteCap}index`, 0, -1)).includes(last), 'the last big record')
+    const total = Number(await redis.admin.get(`${byteCap}bytes`))
     assert.ok(total <= 64 * 1024 && total > 0, `bytes ${total}`)
-    assert.equal(await admin.zcard(`${byteCap}index`), 1)
+    assert.equal(await redis.admin.zcard(`${byteCap}index`), 1)
   })
 
   test('records expire after ttlMs: gone from the list and from Redis', async () => {
     const prefix = `t4:${newId()}:`
     const a = (await app(prefix, {}, { ttlMs: 1000 })).app
     const id = await idOf(a)
-    await until(async () => await admin.exists(`${prefix}r:${id}`) === 1, 'the record key')
+    await until(async () => await redis.admin.exists(`${prefix}r:${id}`) === 1, 'the record key')
     await until(async () => ((await a.inject('/__debug/api/requests')).json() as unknown[]).length === 0, 'the record to leave the list')
-    await until(async () => await admin.exists(`${prefix}r:${id}`) === 0, 'the key to expire')
+    await until(async () => await redis.admin.exists(`${prefix}r:${id}`) === 0, 'the key to expire')
     assert.equal((await a.inject(`/__debug/api/requests/${id}`)).statusCode, 404)
   })
 
@@ -169,16 +156,16 @@ describe('Redis store', { skip }, () => {
     const prefix = `t5:${newId()}:`
     const { app: a, lines } = await app(prefix)
     const good = await idOf(a)
-    await until(async () => await admin.exists(`${prefix}r:${good}`) === 1, 'the record key')
+    await until(async () => await redis.admin.exists(`${prefix}r:${good}`) === 1, 'the record key')
     const corrupt = newId()
-    await admin.zadd(`${prefix}index`, Date.now(), corrupt)
-    await admin.set(`${prefix}r:${corrupt}`, '{"id": not json')
-    await admin.zadd(`${prefix}index`, Date.now(), 'no spaces allowed here')
-    await admin.set(`${prefix}something-else`, 'a foreign key')
+    await redis.admin.zadd(`${prefix}index`, Date.now(), corrupt)
+    await redis.admin.set(`${prefix}r:${corrupt}`, '{"id": not json')
+    await redis.admin.zadd(`${prefix}index`, Date.now(), 'no spaces allowed here')
+    await redis.admin.set(`${prefix}something-else`, 'a foreign key')
     const wrongId = newId()
-    await admin.zadd(`${prefix}index`, Date.now(), wrongId)
-    await admin.set(`${prefix}r:${wrongId}`, JSON.stringify({ id: 'another', hello: 1 }))
-    await admin.set(`${prefix}p:${good}`, 'garbage')
+    await redis.admin.zadd(`${prefix}index`, Date.now(), wrongId)
+    await redis.admin.set(`${prefix}r:${wrongId}`, JSON.stringify({ id: 'another', hello: 1 }))
+    await redis.admin.set(`${prefix}p:${good}`, 'garbage')
 
     const list = await a.inject('/__debug/api/requests')
     assert.equal(list.statusCode, 200)
@@ -196,17 +183,17 @@ describe('Redis store', { skip }, () => {
     assert.equal(lines.filter((l) => l.msg.includes(`${prefix}r:${corrupt}`)).length, 1)
 
     // The toolbar's own keys holding the wrong type or value are replaced on the next write.
-    await admin.set(`${prefix}bytes`, 'not a number')
-    await admin.del(`${prefix}sizes`)
-    await admin.hset(`${prefix}sizes`, 'x', '1')
-    await admin.del(`${prefix}index`)
-    await admin.set(`${prefix}index`, 'not a sorted set')
+    await redis.admin.set(`${prefix}bytes`, 'not a number')
+    await redis.admin.del(`${prefix}sizes`)
+    await redis.admin.hset(`${prefix}sizes`, 'x', '1')
+    await redis.admin.del(`${prefix}index`)
+    await redis.admin.set(`${prefix}index`, 'not a sorted set')
     assert.equal((await a.inject('/__debug/api/requests')).statusCode, 200)
     assert.equal((await a.inject('/__debug/api/requests')).statusCode, 200)
     assert.equal((await a.inject('/__debug/api/store')).statusCode, 200)
     assert.equal(lines.filter((l) => l.msg.includes('Redis refused zrevrangebyscore')).length, 1)
     const next = await idOf(a)
-    await until(async () => await admin.type(`${prefix}index`) === 'zset' && (await admin.zrange(`${prefix}index`, 0, -1)).includes(next), 'the index to be rebuilt')
+    await until(async () => await redis.admin.type(`${prefix}index`) === 'zset' && (await redis.admin.zrange(`${prefix}index`, 0, -1)).includes(next), 'the index to be rebuilt')
     assert.ok(lines.some((l) => /were not what the toolbar keeps there/.test(l.msg)))
     assert.deepEqual(((await a.inject('/__debug/api/requests')).json() as RequestRecord[]).map((r) => r.id), [next])
   })
@@ -215,14 +202,14 @@ describe('Redis store', { skip }, () => {
     const prefix = `t9:${newId()}:`
     const a = (await app(prefix, { live: true })).app
     const mine = await idOf(a)
-    await until(async () => await admin.exists(`${prefix}r:${mine}`) === 1, 'the record key')
+    await until(async () => await redis.admin.exists(`${prefix}r:${mine}`) === 1, 'the record key')
     // A record of another process, as that process would have written it.
-    const other = JSON.parse(await admin.get(`${prefix}r:${mine}`) as string) as RequestRecord
+    const other = JSON.parse(await redis.admin.get(`${prefix}r:${mine}`) as string) as RequestRecord
     other.id = newId()
     other.url = '/from-elsewhere'
     other.process = { pid: 999_999, hostname: 'other-host' }
-    await admin.set(`${prefix}r:${other.id}`, JSON.stringify(other))
-    await admin.zadd(`${prefix}index`, other.startedAt + 1, other.id)
+    await redis.admin.set(`${prefix}r:${other.id}`, JSON.stringify(other))
+    await redis.admin.zadd(`${prefix}index`, other.startedAt + 1, other.id)
 
     const all = await a.inject('/__debug/')
     assert.equal(all.statusCode, 200)
@@ -246,18 +233,18 @@ describe('Redis store', { skip }, () => {
     const b = (await app(prefix)).app
     await idOf(a)
     const id = await idOf(b)
-    await until(async () => await admin.zcard(`${prefix}index`) === 2, 'two records')
+    await until(async () => await redis.admin.zcard(`${prefix}index`) === 2, 'two records')
     const page = await a.inject('/__debug/')
     const token = /name="token" value="([^"]+)"/.exec(page.body)?.[1] as string
     const res = await a.inject({ method: 'POST', url: '/__debug/api/requests/clear', headers: { origin: 'http://localhost', host: 'localhost', 'x-debug-toolbar-token': token } })
     assert.deepEqual(res.json(), { cleared: 2 })
-    assert.equal(await admin.exists(`${prefix}index`, `${prefix}r:${id}`), 0)
+    assert.equal(await redis.admin.exists(`${prefix}index`, `${prefix}r:${id}`), 0)
     assert.deepEqual((await b.inject('/__debug/api/requests')).json(), [])
   })
 
   test('a client passed in is used and left open on close; a URL\'s client is closed with the app', async () => {
     const prefix = `t7:${newId()}:`
-    const client = new Redis(server.url)
+    const client = new Redis(redis.server.url)
     const { stream } = logSink()
     const a = Fastify({ logger: { level: 'info', stream } })
     await a.register(debugToolbar, { enabled: true, live: false, allocations: false, store: { redis: client, keyPrefix: prefix } })
@@ -265,18 +252,18 @@ describe('Redis store', { skip }, () => {
     const id = String((await a.inject('/hello')).headers['x-debug-toolbar-id'])
     await a.close()
     // Written on close at the latest.
-    assert.equal(await admin.exists(`${prefix}r:${id}`), 1)
+    assert.equal(await redis.admin.exists(`${prefix}r:${id}`), 1)
     assert.equal(client.status, 'ready')
     assert.equal(await client.ping(), 'PONG')
     client.disconnect()
 
-    const named = async (): Promise<number> => (await admin.client('LIST') as string).split('\n').filter((l) => l.includes(' name=fastify-debug-toolbar ')).length
+    const named = async (): Promise<number> => (await redis.admin.client('LIST') as string).split('\n').filter((l) => l.includes(' name=fastify-debug-toolbar ')).length
     const before = await named()
     const b = (await app(`t7b:${newId()}:`)).app
     await idOf(b)
     await until(async () => await named() === before + 1, 'the toolbar\'s connection')
     await b.close()
-    apps.splice(apps.indexOf(b), 1)
+    redis.apps.splice(redis.apps.indexOf(b), 1)
     await until(async () => await named() === before, 'the toolbar\'s connection to close')
   })
 })
