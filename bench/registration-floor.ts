@@ -1,0 +1,75 @@
+/**
+ * Fastify's own floor under a registration: what an app instance pays for the shapes the toolbar's
+ * registration takes (an fp() shell, an encapsulated child under a prefix, a 404 handler for the
+ * prefix, N trivial routes, @fastify/static, @fastify/view), with no toolbar code at all. Levels
+ * alternate in one run; each is reported as its median and its median minus the bare app's.
+ *
+ *   REGISTRATIONS=200 npx tsx bench/registration-floor.ts
+ */
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyStatic from '@fastify/static'
+import fastifyView from '@fastify/view'
+import { Eta } from 'eta'
+
+const rounds = Number(process.env.REGISTRATIONS ?? 200)
+const STATIC_DIR = fileURLToPath(new URL('../static/', import.meta.url))
+const eta = new Eta({ views: fileURLToPath(new URL('../templates/', import.meta.url)), cache: true })
+
+function trivialRoutes (app: FastifyInstance, n: number): void {
+  for (let i = 0; i < n; i++) app.get(`/r${i}/:id`, async () => 'ok')
+}
+
+type Level = { name: string, add?: (app: FastifyInstance) => Promise<void> }
+
+const shell = (inner?: (child: FastifyInstance) => Promise<void>) => async (app: FastifyInstance): Promise<void> => {
+  await app.register(fp(async (a: FastifyInstance) => {
+    if (inner !== undefined) await a.register(inner, { prefix: '/__debug' })
+  }, { name: 'floor-shell' }))
+}
+
+const levels: Level[] = [
+  { name: 'bare app (one route)' },
+  { name: 'fp() shell, empty', add: shell() },
+  { name: 'fp() shell + empty child under a prefix', add: shell(async () => {}) },
+  { name: '+ setNotFoundHandler in the child', add: shell(async (c) => { c.setNotFoundHandler(async (_q, r) => await r.code(404).send()) }) },
+  { name: '+ 1 GET route in the child', add: shell(async (c) => { trivialRoutes(c, 1) }) },
+  { name: '+ 10 GET routes in the child', add: shell(async (c) => { trivialRoutes(c, 10) }) },
+  { name: '+ 30 GET routes in the child', add: shell(async (c) => { trivialRoutes(c, 30) }) },
+  { name: '+ one /* GET wildcard route in the child', add: shell(async (c) => { c.get('/*', async () => 'ok') }) },
+  { name: '+ @fastify/static in the child', add: shell(async (c) => { await c.register(fastifyStatic, { root: STATIC_DIR, prefix: '/static/', decorateReply: false, index: false }) }) },
+  { name: '+ @fastify/view in the child', add: shell(async (c) => { await c.register(fastifyView, { engine: { eta }, propertyName: 'floorView', production: true }) }) }
+]
+
+async function registration (level: Level): Promise<number> {
+  const t0 = performance.now()
+  const app = Fastify()
+  if (level.add !== undefined) await level.add(app)
+  app.get('/', async () => ({ hello: 'world' }))
+  await app.ready()
+  await app.close()
+  return performance.now() - t0
+}
+
+const times = levels.map(() => [] as number[])
+for (const level of levels) await registration(level)
+for (let i = 0; i < rounds; i++) {
+  // Rotate the order, so no level always follows the same one's garbage.
+  for (let j = 0; j < levels.length; j++) {
+    const k = (i + j) % levels.length
+    ;(times[k] as number[]).push(await registration(levels[k] as Level))
+  }
+}
+
+const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
+const bare = median(times[0] as number[])
+console.log(`Node ${process.version}, ${rounds} registrations of each level (build + register + ready + close), rotating`)
+console.log('')
+console.log('| level | median ms | added to the bare app (median) |')
+console.log('| --- | ---: | ---: |')
+levels.forEach((level, k) => {
+  const m = median(times[k] as number[])
+  console.log(`| ${level.name} | ${m.toFixed(2)} | ${k === 0 ? '' : (m - bare).toFixed(2)} |`)
+})
