@@ -25,6 +25,7 @@ import { liveRoutes } from './live.ts'
 import { sharedValidatorCompiler } from './validator.ts'
 import { renderView } from './view.ts'
 import { allocationRoutes, allocationsAs, idParams, panelQuerySchema, sampledIds, siteQuery, type SitesQuerystring } from './allocations.ts'
+import { getRoute } from './get-route.ts'
 
 /** The package's static/ folder (the same from src/routes/ and dist/routes/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
@@ -207,13 +208,13 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   // JSON API (read-only).
 
-  app.get('/api/requests', async function listRecords () {
+  getRoute(app, '/api/requests', {}, async function listRecords () {
     return await store.list()
   })
 
   // The handle's sparkline: the last minute of heap from the stored requests, the GC tracker and the
   // live sampler's readings when it ran; reading it starts nothing (docs/live.md).
-  app.get('/api/sparkline', async function heapSparkline () {
+  getRoute(app, '/api/sparkline', {}, async function heapSparkline () {
     const toMs = Date.now()
     const fromMs = toMs - SPARKLINE_SPAN_MS
     const requests: RecordSummary[] = []
@@ -226,18 +227,18 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     return heapLine({ requests, gcs: trackedGcsSince(gcTracker, fromMs), samples, nowBytes: heapUsedNow() }, fromMs, toMs)
   })
 
-  app.get('/api/store', async function storeFigures () {
+  getRoute(app, '/api/store', {}, async function storeFigures () {
     const { size, sizeBytes } = await store.figures()
     return { size, sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
   })
 
-  app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
+  getRoute<{ Params: IdParams }>(app, '/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
     return await lookup(request.params.id)
   })
 
   // Toolbar: the bar's panel list, then one panel at a time.
 
-  app.get<{ Params: IdParams }>('/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
+  getRoute<{ Params: IdParams }>(app, '/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
     const r = await lookup(request.params.id)
     return {
       id: r.id,
@@ -248,7 +249,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     }
   })
 
-  app.get<PanelRequest>('/requests/:id/panels/:panel', {
+  getRoute<PanelRequest>(app, '/requests/:id/panels/:panel', {
     schema: { params: panelParams, querystring: panelQuerySchema }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
@@ -259,7 +260,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
-  app.get('/', async function historyPage (request: FastifyRequest, reply) {
+  getRoute(app, '/', {}, async function historyPage (request: FastifyRequest, reply) {
     if ((request.query as { view?: unknown }).view === 'routes') {
       const records = await store.list()
       const rows = routeRows(records.map(summarize), sampledIds(records), await leakTests.latestByRoute(), options.prefix)
@@ -272,7 +273,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     return renderView(reply, 'page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
   })
 
-  app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: panelQuerySchema } }, async function requestPage (request, reply) {
+  getRoute<{ Params: IdParams, Querystring: SitesQuerystring }>(app, '/requests/:id', { schema: { params: idParams, querystring: panelQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
     const e = await env(r, request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
