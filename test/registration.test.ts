@@ -56,3 +56,50 @@ test('apps registered one after another and side by side in one process each ren
     await two.close()
   }
 })
+
+test('HEAD on every toolbar page and API route answers with its GET\'s status and headers and no body', async () => {
+  const a = await app('/__debug')
+  try {
+    const { id } = await walk(a, '/__debug')
+    for (const url of ['/__debug', '/__debug/', '/__debug/?view=routes', '/__debug/api/requests', `/__debug/api/requests/${id}`, `/__debug/api/requests/${'0'.repeat(32)}`,
+      `/__debug/requests/${id}`, `/__debug/requests/${id}/toolbar`, `/__debug/requests/${id}/panels/memory`, `/__debug/requests/${id}/record.json`,
+      '/__debug/api/store', '/__debug/api/sparkline', '/__debug/api/leak-tests', `/__debug/api/leak-tests/${'0'.repeat(32)}`, '/__debug/api/process', '/__debug/static/toolbar.js', '/__debug/nope']) {
+      const get = await a.inject({ method: 'GET', url })
+      const head = await a.inject({ method: 'HEAD', url })
+      assert.equal(head.statusCode, get.statusCode, url)
+      assert.equal(head.body, '', url)
+      for (const name of ['content-type', 'content-length', 'cache-control', 'x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy']) {
+        // The history and the live series may grow between the two requests; their length is checked for being set only.
+        if (name === 'content-length' && !url.includes('/requests/') && !url.includes('/static/')) assert.ok(head.headers[name] !== undefined, url)
+        else assert.equal(head.headers[name], get.headers[name], `${url} ${name}`)
+      }
+    }
+  } finally {
+    await a.close()
+  }
+})
+
+test('toolbar pages render beside the app\'s own @fastify/view and reply.locals, and leave both alone', async () => {
+  const { default: fastifyView } = await import('@fastify/view')
+  const { Eta } = await import('eta')
+  const a = Fastify()
+  const eta = new Eta()
+  await a.register(fastifyView, { engine: { eta } })
+  a.addHook('onRequest', async (_request, reply) => { (reply as unknown as { locals: object }).locals = { prefix: '/elsewhere', appOnly: 'x' } })
+  await a.register(debugToolbar, { enabled: true })
+  a.get('/page', async (_request, reply) => await reply.viewAsync({ raw: '<!doctype html><html><body><%= it.appOnly %> <%= it.prefix %></body></html>' } as unknown as string))
+  await a.ready()
+  try {
+    const page = await a.inject('/page')
+    assert.match(page.body, /<body>x \/elsewhere/)
+    const id = String(page.headers['x-debug-toolbar-id'])
+    const history = await a.inject('/__debug/')
+    assert.equal(history.statusCode, 200)
+    assert.match(String(history.headers['content-type']), /^text\/html; charset=utf-8/)
+    // The toolbar's own data wins over the app's locals of the same name.
+    assert.match(history.body, new RegExp(`href="/__debug/requests/${id}"`))
+    assert.doesNotMatch(history.body, /\/elsewhere/)
+  } finally {
+    await a.close()
+  }
+})

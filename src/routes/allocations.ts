@@ -16,6 +16,7 @@ import { FST_DEBUG_TOOLBAR_NO_ALLOCATIONS } from '../errors.ts'
 import { compareContext } from '../panels/compare.ts'
 import { isSampled, type RequestRecord } from '../record/types.ts'
 import type { RequestStore } from '../store.ts'
+import { getRoute } from './get-route.ts'
 
 /** Where the flame graph widget's files are served from, under the prefix. */
 export const FLAME_GRAPH_VENDOR = '/vendor/d3-flame-graph/'
@@ -148,25 +149,25 @@ export async function allocationRoutes (app: FastifyInstance, { store, prefix, r
     return { record, profile }
   }
 
-  app.get<{ Params: IdParams }>('/requests/:id/record.json', { schema: { params: idParams } }, async function recordDownload (request, reply) {
+  getRoute<{ Params: IdParams }>(app, '/requests/:id/record.json', { schema: { params: idParams } }, async function recordDownload (request, reply) {
     const r = await lookup(request.params.id)
     reply.header('content-disposition', `attachment; filename="${downloadName(r, 'json')}"`)
     return r
   })
 
-  app.get<{ Params: IdParams }>('/requests/:id/profile.heapprofile', { schema: { params: idParams } }, async function heapProfileDownload (request, reply) {
+  getRoute<{ Params: IdParams }>(app, '/requests/:id/profile.heapprofile', { schema: { params: idParams } }, async function heapProfileDownload (request, reply) {
     const { record, profile } = await profileOf(request.params.id)
     reply.header('content-disposition', `attachment; filename="${downloadName(record, 'heapprofile')}"`)
     return toHeapProfile(profile)
   })
 
-  app.get<{ Params: IdParams }>('/requests/:id/flamegraph.json', { schema: { params: idParams } }, async function flameGraphData (request) {
+  getRoute<{ Params: IdParams }>(app, '/requests/:id/flamegraph.json', { schema: { params: idParams } }, async function flameGraphData (request) {
     const { record, profile } = await profileOf(request.params.id)
     const a = record.memory.allocations
     return flameGraph(profile, root, sourceIndex(isSampled(a) ? a : undefined), defaultResolver)
   })
 
-  app.get<{ Params: PairParams, Querystring: SitesQuerystring }>('/requests/:id/compare/:other', {
+  getRoute<{ Params: PairParams, Querystring: SitesQuerystring }>(app, '/requests/:id/compare/:other', {
     schema: { params: pairParams, querystring: panelQuerySchema }
   }, async function comparePage (request, reply) {
     let first = await sampledRecord(request.params.id)

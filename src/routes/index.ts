@@ -2,8 +2,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import fastifyView from '@fastify/view'
-import { Eta } from 'eta'
 import { FST_DEBUG_TOOLBAR_BAD_ORIGIN, FST_DEBUG_TOOLBAR_BAD_TOKEN, FST_DEBUG_TOOLBAR_FORBIDDEN, FST_DEBUG_TOOLBAR_FORBIDDEN_HOST, FST_DEBUG_TOOLBAR_NOT_FOUND, FST_DEBUG_TOOLBAR_UNKNOWN_PANEL } from '../errors.ts'
 import { crossSite } from '../headers.ts'
 import { allowLoopback, isLoopbackHost, runAllow, type ResolvedOptions } from '../options.ts'
@@ -25,24 +23,12 @@ import { LeakTicket } from '../leak/ticket.ts'
 import { leakTestRoutes } from './leak-tests.ts'
 import { liveRoutes } from './live.ts'
 import { sharedValidatorCompiler } from './validator.ts'
+import { renderView } from './view.ts'
 import { allocationRoutes, allocationsAs, idParams, panelQuerySchema, sampledIds, siteQuery, type SitesQuerystring } from './allocations.ts'
+import { getRoute } from './get-route.ts'
 
-/** The package's templates/ and static/ folders (the same from src/routes/ and dist/routes/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+/** The package's static/ folder (the same from src/routes/ and dist/routes/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
-
-let eta: Eta | undefined
-
-/** One Eta for every registration in the process, so each template is compiled once. */
-function sharedEta (): Eta {
-  eta ??= new Eta({ views: TEMPLATES_DIR, autoEscape: true, cache: true })
-  return eta
-}
-
-/** Reply decorator name of our own @fastify/view instance, so the host's reply.view is untouched. */
-const VIEW = 'debugToolbarView'
-
-type ViewReply = FastifyReply & { [VIEW]: (page: string, data: object) => FastifyReply }
 
 const JSON_UNSAFE = /[<>&\u2028\u2029]/g
 
@@ -140,12 +126,6 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     reply.code(404).send({ statusCode: 404, code: 'FST_DEBUG_TOOLBAR_NO_ROUTE', error: 'Not Found', message: `The debug toolbar has no route ${request.method} ${request.url.split('?')[0]}` })
   })
 
-  await app.register(fastifyView, {
-    engine: { eta: sharedEta() },
-    templates: TEMPLATES_DIR,
-    propertyName: VIEW,
-    production: true
-  })
   await app.register(fastifyStatic, {
     root: STATIC_DIR,
     prefix: '/static/',
@@ -176,7 +156,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
   }
 
   // Allocation sites: downloads, flame graph data and widget, compare page (GET only).
-  await allocationRoutes(app, { store, prefix: options.prefix, root, maxSites, lookup, render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data) })
+  await allocationRoutes(app, { store, prefix: options.prefix, root, maxSites, lookup, render: renderView })
 
   // The live page's series, event stream and process actions (src/routes/live.ts).
   const live = options.live === undefined || options.live === false
@@ -204,7 +184,7 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     sameOrigin,
     checkToken,
     checkLeakKey: (id, given) => tokenMatches(given, leakKey(id)),
-    render: (reply, page, data) => (reply as ViewReply)[VIEW](page, data)
+    render: renderView
   })
 
   // Forms (the history page's Clear button, no JavaScript needed), parsed in this scope only: an
@@ -228,13 +208,13 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
 
   // JSON API (read-only).
 
-  app.get('/api/requests', async function listRecords () {
+  getRoute(app, '/api/requests', {}, async function listRecords () {
     return await store.list()
   })
 
   // The handle's sparkline: the last minute of heap from the stored requests, the GC tracker and the
   // live sampler's readings when it ran; reading it starts nothing (docs/live.md).
-  app.get('/api/sparkline', async function heapSparkline () {
+  getRoute(app, '/api/sparkline', {}, async function heapSparkline () {
     const toMs = Date.now()
     const fromMs = toMs - SPARKLINE_SPAN_MS
     const requests: RecordSummary[] = []
@@ -247,18 +227,18 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     return heapLine({ requests, gcs: trackedGcsSince(gcTracker, fromMs), samples, nowBytes: heapUsedNow() }, fromMs, toMs)
   })
 
-  app.get('/api/store', async function storeFigures () {
+  getRoute(app, '/api/store', {}, async function storeFigures () {
     const { size, sizeBytes } = await store.figures()
     return { size, sizeBytes, maxRequests: options.maxRequests, maxStoreBytes: options.maxStoreBytes }
   })
 
-  app.get<{ Params: IdParams }>('/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
+  getRoute<{ Params: IdParams }>(app, '/api/requests/:id', { schema: { params: idParams } }, async function getRecord (request) {
     return await lookup(request.params.id)
   })
 
   // Toolbar: the bar's panel list, then one panel at a time.
 
-  app.get<{ Params: IdParams }>('/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
+  getRoute<{ Params: IdParams }>(app, '/requests/:id/toolbar', { schema: { params: idParams } }, async function toolbarNav (request) {
     const r = await lookup(request.params.id)
     return {
       id: r.id,
@@ -269,37 +249,41 @@ export async function routes (app: FastifyInstance, options: ToolbarRoutesOption
     }
   })
 
-  app.get<PanelRequest>('/requests/:id/panels/:panel', {
+  getRoute<PanelRequest>(app, '/requests/:id/panels/:panel', {
     schema: { params: panelParams, querystring: panelQuerySchema }
   }, async function panelFragment (request, reply) {
     const r = await lookup(request.params.id)
     const panel = findPanel(request.params.panel)
     if (panel === undefined) throw new FST_DEBUG_TOOLBAR_UNKNOWN_PANEL(request.params.panel, PANELS.map((p) => p.id).join(', '))
-    return (reply as ViewReply)[VIEW](panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(r, request.query)), prefix: options.prefix })
+    return renderView(reply, panel.id, { record: r, panel: { id: panel.id, title: panel.title }, ctx: panel.context(r, await env(r, request.query)), prefix: options.prefix })
   })
 
   // Full pages: the history (for API-only apps) and one request with every panel.
 
-  app.get('/', async function historyPage (request: FastifyRequest, reply) {
+  getRoute(app, '/', {}, async function historyPage (request: FastifyRequest, reply) {
     if ((request.query as { view?: unknown }).view === 'routes') {
       const records = await store.list()
       const rows = routeRows(records.map(summarize), sampledIds(records), await leakTests.latestByRoute(), options.prefix)
-      return (reply as ViewReply)[VIEW]('page-routes', { rows, prefix: options.prefix, count: records.length, maxRequests: options.maxRequests, token })
+      return renderView(reply, 'page-routes', { rows, prefix: options.prefix, count: records.length, maxRequests: options.maxRequests, token })
     }
     const liveCtx = live?.page(request.query as Record<string, string>)
     // `?pid=`: only the requests one process served (with a shared store, the history holds several).
     const pid = parseLiveQuery(request.query as LiveQuerystring).filter.pid
     const list = (await store.list()).map(summarize).filter((s) => pid === undefined || s.pid === pid)
-    return (reply as ViewReply)[VIEW]('page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
+    return renderView(reply, 'page-history', { ctx: historyContext(list, undefined), prefix: options.prefix, count: list.length, maxRequests: options.maxRequests, shared: store.shared, token, live: liveCtx })
   })
 
-  app.get<{ Params: IdParams, Querystring: SitesQuerystring }>('/requests/:id', { schema: { params: idParams, querystring: panelQuerySchema } }, async function requestPage (request, reply) {
+  getRoute<{ Params: IdParams, Querystring: SitesQuerystring }>(app, '/requests/:id', { schema: { params: idParams, querystring: panelQuerySchema } }, async function requestPage (request, reply) {
     const r = await lookup(request.params.id)
     const e = await env(r, request.query, true)
     const panels = PANELS.map((p) => ({ id: p.id, title: p.title, subtitle: p.navSubtitle(r), ctx: p.context(r, e) }))
-    return (reply as ViewReply)[VIEW]('page-request', { record: r, panels, prefix: options.prefix })
+    return renderView(reply, 'page-request', { record: r, panels, prefix: options.prefix })
   })
 }
+
+// The name Fastify shows for this plugin (its function name); given, so that each registration does not
+// search every loaded module for the function to name it.
+Object.defineProperty(routes, Symbol.for('fastify.display-name'), { value: 'routes' })
 
 /** Refuse (403) a request whose Origin is missing, `null` or not the server's own origin as its Host names it. */
 async function sameOrigin (request: FastifyRequest): Promise<void> {

@@ -22,6 +22,7 @@ import type { LeakTicket } from '../leak/ticket.ts'
 import { leakTestContext } from '../panels/leak-test.ts'
 import { LEAK_TEST_HEADER, TOKEN_HEADER } from '../protocol.ts'
 import type { RequestRecord } from '../record/types.ts'
+import { getRoute } from './get-route.ts'
 
 /** What the leak-test routes need from the toolbar's routes scope. */
 export interface LeakTestRoutesDeps {
@@ -291,11 +292,11 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     return { id: entry.id, status: entry.status, ...links(entry), ...(page === undefined ? {} : { request: entry.request, ticket: pageTickets.get(entry.id) ?? '', header: LEAK_TEST_HEADER, step: `${prefix}/api/leak-tests/${entry.id}/step` }) }
   })
 
-  app.get('/api/leak-tests', async function listLeakTests () {
+  getRoute(app, '/api/leak-tests', {}, async function listLeakTests () {
     return (await tests.list()).map((e) => ({ id: e.id, status: e.status, source: e.source, request: e.request, route: e.route, calls: e.calls, startedAt: e.startedAt, finishedAt: e.finishedAt, process: e.process, verdict: e.report?.verdict, summary: e.report?.summary, ...links(e) }))
   })
 
-  app.get<{ Params: { id: string } }>('/api/leak-tests/:id', async function getLeakTest (request) {
+  getRoute<{ Params: { id: string } }>(app, '/api/leak-tests/:id', {}, async function getLeakTest (request) {
     const e = await find(request.params.id)
     return { ...publicEntry(e), ...links(e) }
   })
@@ -324,14 +325,14 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     return await active.page.step(typeof status === 'number' && Number.isInteger(status) ? status : undefined)
   })
 
-  app.get<{ Params: { id: string } }>('/api/leak-tests/:id/report.json', async function downloadReport (request, reply) {
+  getRoute<{ Params: { id: string } }>(app, '/api/leak-tests/:id/report.json', {}, async function downloadReport (request, reply) {
     const e = await find(request.params.id)
     if (e.report === undefined) throw new FST_DEBUG_TOOLBAR_LEAK_TEST_STATE(e.id, `it is ${e.status}: there is no report`)
     reply.header('content-disposition', `attachment; filename="leak-test-${e.id}.json"`)
     return e.report
   })
 
-  app.get<{ Params: { id: string, which: string } }>('/api/leak-tests/:id/:which', async function downloadSnapshot (request, reply) {
+  getRoute<{ Params: { id: string, which: string } }>(app, '/api/leak-tests/:id/:which', {}, async function downloadSnapshot (request, reply) {
     const e = await find(request.params.id)
     const which = request.params.which
     if (which !== 'before.heapsnapshot' && which !== 'after.heapsnapshot') throw new FST_DEBUG_TOOLBAR_BAD_LEAK_TEST('file', 'expected report.json, before.heapsnapshot or after.heapsnapshot')
@@ -344,7 +345,7 @@ export async function leakTestRoutes (app: FastifyInstance, deps: LeakTestRoutes
     return reply.type('application/octet-stream').send(createReadStream(path))
   })
 
-  app.get<{ Params: { id: string } }>('/leak-tests/:id', async function leakTestPage (request, reply) {
+  getRoute<{ Params: { id: string } }>(app, '/leak-tests/:id', {}, async function leakTestPage (request, reply) {
     const e = await find(request.params.id)
     return deps.render(reply, 'leak-test', { ctx: leakTestContext(publicEntry(e), prefix, { here: tests.mine(e.id), serving: processName() }), prefix })
   })

@@ -20,6 +20,7 @@ import { summarize, type ProcessIdentity, type RecordSummary, type RequestRecord
 import { matchesFilter, parseLiveQuery, WINDOWS, type LiveQuery, type LiveQuerystring } from '../record/filter.ts'
 import type { SharedRedis } from '../redis-store.ts'
 import { createRedisSeries, OPEN_TTL_MS, type PeerSeries, type PeersRead } from '../redis-series.ts'
+import { getRoute } from './get-route.ts'
 
 /** The plugin (a CommonJS module whose types declare a default export). */
 const fastifySse = fastifySseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
@@ -267,7 +268,7 @@ export async function liveRoutes (app: FastifyInstance, deps: LiveDeps): Promise
     actions.close()
   })
 
-  app.get<{ Querystring: LiveQuerystring }>('/api/process', async function processSeries (request) {
+  getRoute<{ Querystring: LiveQuerystring }>(app, '/api/process', {}, async function processSeries (request) {
     const q = parseLiveQuery(request.query)
     const before = sampler.state
     sampler.touch()
