@@ -17,10 +17,13 @@
  * Env: BENCH_ROUNDS (5, min 3), BENCH_DURATION seconds a run (3), BENCH_WARMUP seconds a route and
  * server (1; repeated until 2,000 requests, at most 5 times), BENCH_SCENARIOS (comma list, or "all"; default: the default scenarios), BENCH_ROUTES
  * (comma list of route paths, or "all"; default: /hello, /api/products, /page), BENCH_PLUGIN_OPTIONS
- * (JSON, extra toolbar options for every toolbar server).
+ * (JSON, extra toolbar options for every toolbar server), BENCH_BASELINE (the path of another checkout
+ * with its node_modules: adds a `baseline` row, that checkout's toolbar with its default options, for
+ * a before/after comparison in one run).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import type { DebugToolbarOptions } from '../src/index.ts'
@@ -67,7 +70,19 @@ function basePluginOptions (): DebugToolbarOptions {
 /** `--floor` (npm run bench:floor): the floor levels of bench/floor.ts beside the toolbar's own rows. */
 const FLOOR_RUN = [...FLOOR_LEVELS, 'no-sampling', 'native-all'].join(',')
 
+/** With BENCH_BASELINE: the `baseline` row, the toolbar with its default options from another checkout. */
+function baselineScenario (): Scenario[] {
+  const dir = process.env.BENCH_BASELINE
+  if (dir === undefined || dir.trim() === '') return []
+  const checkout = path.resolve(dir)
+  return [{ name: 'baseline', description: `the toolbar with its default options, from the checkout ${checkout}`, byDefault: false, checkout }]
+}
+
 function pickScenarios (): Scenario[] {
+  return [...pickNamedScenarios(), ...baselineScenario()]
+}
+
+function pickNamedScenarios (): Scenario[] {
   const raw = process.argv.includes('--floor') ? FLOOR_RUN : process.env.BENCH_SCENARIOS
   if (raw === undefined || raw.trim() === '') return SCENARIOS.filter((s) => s.byDefault)
   if (raw.trim() === 'all') return SCENARIOS
@@ -123,13 +138,14 @@ interface Server {
 const children = new Set<ChildProcess>()
 
 /** Start bench/server.ts in a new Node process and wait (at most 90 s) until it listens. */
-async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number, app: string, mode: Mode): Promise<Server> {
-  const nodeArgs = ['--import', 'tsx', SERVER_SCRIPT, '--plugin', plugin, '--app', app, '--retain-mb', String(retainMb)]
+async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number, app: string, mode: Mode, checkout = ROOT): Promise<Server> {
+  const script = checkout === ROOT ? SERVER_SCRIPT : path.join(checkout, 'bench', 'server.ts')
+  const nodeArgs = ['--import', 'tsx', script, '--plugin', plugin, '--app', app, '--retain-mb', String(retainMb)]
   const [command, args] = mode.pinned
     ? ['taskset', ['-c', String(mode.serverCore), process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs]
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: checkout,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_PLUGIN_OPTIONS: JSON.stringify(pluginOptions) }
   })
@@ -524,7 +540,7 @@ async function main (): Promise<void> {
   const started = await eachLimited(scenarios, 2, async (scenario) => {
     const options = optionsOf(scenario, base)
     const app = scenario.floor ?? scenario.peer ?? 'bench'
-    const server = await startServer(`[${scenario.name}]`, 'on', options, scenario.retainMb ?? 0, app, mode)
+    const server = await startServer(`[${scenario.name}]`, 'on', options, scenario.retainMb ?? 0, app, mode, scenario.checkout)
     return { scenario, server, options }
   })
   for (const m of started) groups.find((g) => g.retainMb === (m.scenario.retainMb ?? 0))?.members.push(m)

@@ -45,8 +45,12 @@ const NO_GCS: readonly TrackedGc[] = Object.freeze([])
 const RETAIN_MS = 120_000
 /** Hard cap on kept GCs, whatever their age. */
 const MAX_EVENTS = 50_000
-/** Reported GCs waiting for their figures before the profiler is swapped anyway (see docs/performance.md). */
-const PAIR_BATCH = 32
+/**
+ * Reported GCs waiting for their figures before the profiler is swapped anyway. Every swap leaves a
+ * stopped profiler writing each later GC until a full GC collects it, so swaps are rare; its buffer
+ * holds about 3 KB a GC (see docs/performance.md).
+ */
+const PAIR_BATCH = 256
 
 interface ProfilerOutput { statistics: Array<{ gcType: string, beforeGC: { heapStatistics: { usedHeapSize: number } }, afterGC: { heapStatistics: { usedHeapSize: number } } }> }
 

@@ -42,11 +42,14 @@ export class Responder {
   private readonly options: ResponderOptions
   private readonly windows: WindowCapture
   private readonly warnOnce: WarnOnce
+  /** The snippet of a page without a CSP nonce, the same for every such page. */
+  private readonly plainSnippet: string
 
   constructor (options: ResponderOptions, windows: WindowCapture, warnOnce: WarnOnce) {
     this.options = options
     this.windows = windows
     this.warnOnce = warnOnce
+    this.plainSnippet = toolbarSnippet({ prefix: options.prefix, sampling: options.sampling })
   }
 
   /** Close the window and head (maybe inject) the response; the payload to send. Never throws. */
@@ -158,7 +161,8 @@ export class Responder {
       m.notes.push(skipReason(at))
       return payload
     }
-    const snippet = toolbarSnippet({ prefix: this.options.prefix, nonce: cspNonce(reply), sampling: this.options.sampling })
+    const nonce = cspNonce(reply)
+    const snippet = nonce === undefined ? this.plainSnippet : toolbarSnippet({ prefix: this.options.prefix, nonce, sampling: this.options.sampling })
     // Fastify sets content-length after the onSend hooks; one set by the app is wrong now. (Only
     // when there is one: deleting a key makes the header map slower for the rest of the request.)
     if (reply.hasHeader('content-length')) reply.removeHeader('content-length')
