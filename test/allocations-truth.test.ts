@@ -75,11 +75,14 @@ for (const [path, fn, name] of [
       assert.equal(top.source?.url.endsWith('/test/fixtures/allocators.ts'), true)
       assert.equal(top.source?.line, name === 'buildDoubleArrays' ? 7 : 14)
       assert.ok(top.stack.at(-1)?.functionName === name && top.stack.length >= 2, 'the stack ends at the site, below its callers')
-      // One request is one random draw of V8's sampler: each within ±30%, their median within ±15%.
+      // One request is one random draw of V8's sampler: each within ±30% but at most one of the five
+      // (on Node 24 a request now and then reads about a third over), their median within ±15%.
       // (The objects stay reachable through the window, so a GC inside it removes none of them.)
-      within(top.bytes, truth, 0.30, `request ${i}`, t)
       measured.push(top.bytes)
     }
+    const outside = measured.map((bytes, i) => ({ bytes, i })).filter(({ bytes }) => Math.abs(bytes - truth) / truth > 0.30)
+    for (const { bytes, i } of outside) t.diagnostic(`request ${i} outside ±30%: ${(bytes / MiB).toFixed(2)} MiB against ${(truth / MiB).toFixed(2)} MiB`)
+    assert.ok(outside.length <= 1, `${outside.length} of 5 requests outside ±30%: ${measured.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB against ${(truth / MiB).toFixed(2)} MiB`)
     within(measured.sort((x, y) => x - y)[measured.length >> 1] as number, truth, 0.15, 'median', t)
   })
 }
