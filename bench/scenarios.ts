@@ -62,7 +62,8 @@ export interface Scenario {
   /** The "on" server is not the toolbar but this hand-written floor (bench/floor.ts). */
   floor?: FloorLevel
   /** The "on" server is not the toolbar but this peer plugin (bench/peers.ts). */
-  peer?: Peer  /** The toolbar served from another checkout of this repository (its bench/server.ts and src/). */
+  peer?: Peer
+  /** The toolbar served from another checkout of this repository (its bench/server.ts and src/). */
   checkout?: string
 }
 
