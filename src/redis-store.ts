@@ -29,11 +29,16 @@ import { estimateProfileBytes, estimateRecordBytes, type RequestStore, type Sett
 const FLUSH_DELAY_MS = 50
 /** Time between writes while Redis does not answer, in ms. */
 const RETRY_MS = 1000
+/**
+ * A batch whose records wait for a reported GC's figures swaps the GC profiler for them (a cost every
+ * later GC pays until a full GC: docs/performance.md) at most this often, in ms; until then they wait.
+ */
+const PAIR_INTERVAL_MS = 1000
 /** How long a write or a read may take before Redis counts as unavailable, in ms. */
 export const WRITE_TIMEOUT_MS = 3000
 export const READ_TIMEOUT_MS = 1500
-/** A record asked for by id and not in Redis yet may be in another process's next batch: look again after these waits, in ms. */
-const MISS_RETRIES_MS = [100, 250]
+/** A record asked for by id and not in Redis yet may be in another process's next batch (up to a settle interval away): look again after these waits, in ms. */
+const MISS_RETRIES_MS = [100, 250, 800]
 /** Distinct bad keys logged, at most (each once). */
 const MAX_LOGGED_KEYS = 1000
 /** Ids the toolbar writes: what a member of the index must look like to be read. */
@@ -122,12 +127,16 @@ interface Queued { record: RequestRecord, profile: AllocationProfile | undefined
 /** A RequestStore on Redis (see the top of this file for the key layout). */
 export function createRedisStore (config: RedisStoreConfig): RequestStore & { on (event: 'written', listener: (n: number) => void): void } {
   const { client, keyPrefix: p, ttlMs, maxRequests, maxStoreBytes, log } = config
-  const settle = config.settle ?? (async () => {})
+  const settle = config.settle ?? (async () => true)
   /** Saved, not yet written; oldest first, at most maxRequests (the newest are kept). */
   let pending: Queued[] = []
   /** The batch being written now. */
   let writing: Queued[] = []
   let timer: NodeJS.Timeout | undefined
+  /** The flush under way (waiting for a settle, Redis or its ping). */
+  let flushing: Promise<void> | undefined
+  /** When a batch last swapped the GC profiler to settle its records (Date.now() ms). */
+  let pairedAt = -Infinity
   let down = false
   let closed = false
   let dropped = 0
@@ -139,7 +148,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   const writtenListeners: Array<(n: number) => void> = []
 
   function schedule (delayMs: number): void {
-    if (timer !== undefined || writing.length !== 0 || closed) return
+    if (timer !== undefined || flushing !== undefined || closed) return
     timer = setTimeout(flush, delayMs)
     timer.unref()
   }
@@ -190,21 +199,67 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
     }
   }
 
-  async function flush (): Promise<void> {
-    timer = undefined
-    if (pending.length === 0) return
-    const batch = pending
-    pending = []
-    writing = batch
+  /** While Redis is down: true once it answers a PING again (nothing is serialised before). */
+  async function answers (): Promise<boolean> {
     try {
-      // Late GC figures: complete the batch's records before they leave this process.
-      for (let i = batch.length - 1; i >= 0; i--) {
-        const q = batch[i] as Queued
-        if (!q.record.memory.final) {
-          await settle(q.record.id)
-          break
+      await withTimeout(client.call('ping'), READ_TIMEOUT_MS)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Write what is pending, its records' figures made final first (one settle completes every older
+   * record too). Records whose windows wait for a reported GC's figures are paired at most once a
+   * PAIR_INTERVAL_MS unless `force`; until then they stay pending and the rest go out.
+   */
+  async function flush (force = false): Promise<void> {
+    timer = undefined
+    if (flushing !== undefined || pending.length === 0) return await flushing
+    let nextMs = FLUSH_DELAY_MS
+    flushing = (async () => {
+      if (down && !(await answers())) return
+      let batch = pending
+      pending = []
+      writing = batch
+      let open = -1
+      for (let i = batch.length - 1; i >= 0 && open === -1; i--) if (!(batch[i] as Queued).record.memory.final) open = i
+      const id = open === -1 ? undefined : (batch[open] as Queued).record.id
+      if (id !== undefined && !(await settle(id, false))) {
+        const waitMs = pairedAt + PAIR_INTERVAL_MS - Date.now()
+        if (force || waitMs <= 0) {
+          pairedAt = Date.now()
+          await settle(id)
+        } else {
+          const held = batch.filter((q) => !q.record.memory.final)
+          batch = batch.filter((q) => q.record.memory.final)
+          writing = batch
+          requeue(held)
+          nextMs = Math.max(FLUSH_DELAY_MS, waitMs)
         }
       }
+      if (batch.length > 0) await write(batch)
+    })()
+    try {
+      await flushing
+    } finally {
+      writing = []
+      flushing = undefined
+      if (pending.length > 0) schedule(down ? RETRY_MS : nextMs)
+    }
+  }
+
+  /** Put records back ahead of those saved since, keeping the newest maxRequests. */
+  function requeue (older: Queued[]): void {
+    const keep = older.concat(pending)
+    const over = keep.length - maxRequests
+    if (over > 0 && down) dropped += over
+    pending = over > 0 ? keep.slice(over) : keep
+  }
+
+  async function write (batch: Queued[]): Promise<void> {
+    try {
       const args: Array<string | number> = [p, Date.now() - ttlMs, ttlMs, maxRequests, maxStoreBytes]
       for (const { record, profile } of batch) {
         const size = estimateRecordBytes(record) + estimateProfileBytes(profile)
@@ -224,15 +279,9 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
         log.warn({ err }, `fastify-debug-toolbar: Redis refused to store ${batch.length} records`)
       } else {
         unavailable(err)
-        const keep = batch.concat(pending)
-        const over = keep.length - maxRequests
-        if (over > 0) dropped += over
-        pending = over > 0 ? keep.slice(over) : keep
+        requeue(batch)
       }
-    } finally {
-      writing = []
     }
-    if (pending.length > 0) schedule(down ? RETRY_MS : FLUSH_DELAY_MS)
   }
 
   /** Records of this process not in Redis yet, newest first. */
@@ -339,7 +388,8 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
     async close () {
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
-      if (!down && pending.length > 0) await flush()
+      await flushing
+      if (!down && pending.length > 0) await flush(true)
       closed = true
       pending = []
       await config.release?.()

@@ -83,10 +83,13 @@ export function estimateProfileBytes (profile: AllocationProfile | undefined): n
   return 256 + nodes * 320
 }
 
-/** Resolves once a stored record's memory figures are final (the finalizer's settle). */
-export type Settle = (id: string) => Promise<void>
+/**
+ * Makes a stored record's memory figures final, and every older record's (the finalizer's settle):
+ * true once they are. With `pair` false it never swaps the GC profiler, and may answer false.
+ */
+export type Settle = (id: string, pair?: boolean) => Promise<boolean>
 
-const SETTLED: Settle = async () => {}
+const SETTLED: Settle = async () => true
 
 /**
  * A ring of the newest records, capped at maxRequests records and maxStoreBytes estimated bytes.

@@ -37,3 +37,25 @@ test('records wait in a bounded ring and are completed oldest first: by size, by
   f.onGcReported(1e9)
   assert.equal(m.final, false, 'cleared records are forgotten, not completed')
 })
+
+test('settling without pairing completes records up to the first whose window waits for a GC\'s figures; pairing completes the rest', async () => {
+  const { tracker, unpaired } = fakeTracker()
+  const f = new MemoryFinalizer(tracker, 10)
+  const built = [0, 10, 20].map((t) => {
+    const w = windowAt(t)
+    const b = { id: `r${t}`, w, m: f.build('test', w, 0, 0, false, []) }
+    f.finalizeLater(b.id, b.w, b.m)
+    return b
+  })
+  // A GC in r10's window was reported; its heap figures need a profiler swap.
+  unpaired.push({ startMs: 10.5, durationMs: 0.2, kind: 'minor', heapUsedBefore: 5000, heapUsedAfter: 500 })
+  assert.equal(await f.settle('r20', false), false)
+  assert.deepEqual(built.map((b) => b.m.final), [true, false, false])
+  assert.equal(unpaired.length, 1, 'nothing was paired')
+  assert.equal(await f.settle('r20'), true)
+  assert.deepEqual(built.map((b) => b.m.final), [true, true, true])
+  assert.equal(built[1]?.m.gc.count, 1)
+  assert.equal(built[2]?.m.gc.count, 0)
+  // Records that left the ring are final already.
+  assert.equal(await f.settle('r0', false), true)
+})

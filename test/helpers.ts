@@ -86,15 +86,23 @@ export function testRecord (id: string, fields: TestRecordFields = {}): RequestR
 }
 
 /** A GC tracker whose GCs the test adds by hand. */
-export function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[] } {
+export function fakeTracker (): { tracker: GcTracker, gcs: TrackedGc[], unpaired: TrackedGc[] } {
   const gcs: TrackedGc[] = []
+  /** GCs reported whose figures would take a profiler swap: paired by `between` unless told not to. */
+  const unpaired: TrackedGc[] = []
+  const inRange = (g: TrackedGc, from: number, to: number): boolean => g.startMs >= from && g.startMs <= to
   const tracker = {
     active: true,
     trimmedUntilMs: -Infinity,
     sync () {},
-    between: (from: number, to: number) => gcs.filter((g) => g.startMs >= from && g.startMs <= to)
+    takeReported () {},
+    waiting: (from: number, to: number) => unpaired.some((g) => inRange(g, from, to)),
+    between: (from: number, to: number, pairWaiting = true) => {
+      if (pairWaiting && unpaired.some((g) => inRange(g, from, to))) gcs.push(...unpaired.splice(0).sort((a, b) => a.startMs - b.startMs))
+      return gcs.filter((g) => inRange(g, from, to))
+    }
   } as unknown as GcTracker
-  return { tracker, gcs }
+  return { tracker, gcs, unpaired }
 }
 
 /** A server-sent event. */

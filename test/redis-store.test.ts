@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
+import v8 from 'node:v8'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import debugToolbar, { type DebugToolbarOptions, type RequestRecord } from '../src/index.ts'
@@ -198,6 +199,51 @@ describe('Redis store', { skip }, () => {
     assert.deepEqual(((await a.inject('/__debug/api/requests')).json() as RequestRecord[]).map((r) => r.id), [next])
   })
 
+  test('under load with GCs, writing batches swaps the GC profiler about once a second at most, and what reaches Redis is final', async () => {
+    // Counts swaps of Node's GC profiler (each stopped one goes on writing every GC until a full GC collects it).
+    const proto = v8.GCProfiler.prototype
+    const start = proto.start
+    let starts = 0
+    proto.start = function (this: v8.GCProfiler) { starts++; start.call(this) }
+    try {
+      const swaps: Record<string, number> = {}
+      let seconds = 0
+      for (const kind of ['memory', 'redis'] as const) {
+        const prefix = `gcswap:${newId()}:`
+        const a = Fastify()
+        await a.register(debugToolbar, { enabled: true, live: false, allocations: false, ...(kind === 'redis' ? { store: { redis: redis.server.url, keyPrefix: prefix } } : {}) })
+        redis.apps.push(a)
+        // About 200 KB of garbage a request: a scavenge every few dozen requests.
+        a.get('/churn', async () => ({ n: Array.from({ length: 5000 }, (_, i) => ({ i })).length }))
+        // Over HTTP (not inject): the event loop turns between requests, as in a server, so batches go out during the load.
+        const url = await a.listen({ host: '127.0.0.1', port: 0 })
+        const before = starts
+        const t0 = Date.now()
+        let n = 0
+        await Promise.all([0, 1, 2, 3].map(async () => {
+          while (Date.now() - t0 < 2000) {
+            const res = await fetch(`${url}/churn`)
+            assert.equal(res.status, 200)
+            await res.arrayBuffer()
+            n++
+          }
+        }))
+        seconds = (Date.now() - t0) / 1000
+        swaps[kind] = starts - before
+        if (kind === 'redis') {
+          await until(async () => await redis.admin.zcard(`${prefix}index`) > 0, 'records in Redis')
+          const ids = await redis.admin.zrange(`${prefix}index`, 0, -1)
+          for (const id of ids) assert.equal((JSON.parse(await redis.admin.get(`${prefix}r:${id}`) as string) as RequestRecord).memory.final, true, id)
+        }
+        assert.ok(n > 100, `${n} requests`)
+      }
+      // Batches go out every 50 ms: pairing a GC for each would swap about 20 times a second.
+      assert.ok((swaps.redis as number) <= (swaps.memory as number) + Math.ceil(seconds) + 1, `swaps in ${seconds.toFixed(1)} s: ring ${swaps.memory}, Redis ${swaps.redis}`)
+    } finally {
+      proto.start = start
+    }
+  })
+
   test('records say which process served them; the history page shows a Process column and filters by ?pid=', async () => {
     const prefix = `t9:${newId()}:`
     const a = (await app(prefix, { live: true })).app
@@ -281,30 +327,33 @@ describe('Redis store writes', { skip }, () => {
     await server.stop()
   })
 
+  /**
+   * A settle as the finalizer's: completes records oldest first up to `id`; a record in `waitsForGc`
+   * (a reported GC in its window) completes only when `pair` is not false.
+   */
+  function fakeSettle (open: RequestRecord[], waitsForGc: Set<string>, calls: string[]) {
+    return async (id: string, pair = true): Promise<boolean> => {
+      calls.push(`${id.slice(0, 6)}:${pair ? 'pair' : 'no-pair'}`)
+      await new Promise((resolve) => { setImmediate(resolve) })
+      for (const x of open.slice(0, open.findIndex((r) => r.id === id) + 1)) {
+        if (x.memory.final) continue
+        if (!pair && waitsForGc.has(x.id)) return false
+        if (waitsForGc.has(x.id)) {
+          x.memory.gc.count = 2
+          x.memory.allocatedBytes = 4096
+        }
+        x.memory.final = true
+      }
+      return true
+    }
+  }
+
   test('late GC figures reach Redis: a record is settled before it is written', async () => {
     const prefix = `w1:${newId()}:`
     const log = Fastify({ logger: false }).log
-    const settled: string[] = []
-    const store = createRedisStore({
-      client,
-      keyPrefix: prefix,
-      ttlMs: 60_000,
-      maxRequests: 10,
-      maxStoreBytes: 1024 * 1024,
-      log,
-      // As the finalizer does when a GC inside the window is reported after the response.
-      settle: async (id) => {
-        settled.push(id)
-        await new Promise((resolve) => { setImmediate(resolve) })
-        const r = open.find((x) => x.id === id) as RequestRecord
-        for (const x of open.slice(0, open.indexOf(r) + 1)) {
-          x.memory.gc.count = 2
-          x.memory.allocatedBytes = 4096
-          x.memory.final = true
-        }
-      }
-    })
+    const calls: string[] = []
     const open = [testRecord(newId(), { memory: { final: false } }), testRecord(newId(), { memory: { final: false } })]
+    const store = createRedisStore({ client, keyPrefix: prefix, ttlMs: 60_000, maxRequests: 10, maxStoreBytes: 1024 * 1024, log, settle: fakeSettle(open, new Set(open.map((r) => r.id)), calls) })
     for (const r of open) store.save(r)
     await until(async () => await client.zcard(`${prefix}index`) === 2, 'both records')
     for (const r of open) {
@@ -313,8 +362,44 @@ describe('Redis store writes', { skip }, () => {
       assert.equal(written.memory.gc.count, 2)
       assert.equal(written.memory.allocatedBytes, 4096)
     }
-    // The newest open record is settled once; that completes the older ones too.
-    assert.deepEqual(settled, [open[1]?.id])
+    // The newest open record is settled, first without a GC profiler swap, then with one; that completes the older one too.
+    const newest = (open[1] as RequestRecord).id.slice(0, 6)
+    assert.deepEqual(calls, [`${newest}:no-pair`, `${newest}:pair`])
+    await store.close()
+  })
+
+  test('batches swap the GC profiler at most once a second: a record waiting for a GC\'s figures waits for it, older ones go out at once', async () => {
+    const prefix = `w1b:${newId()}:`
+    const log = Fastify({ logger: false }).log
+    const calls: string[] = []
+    const open: RequestRecord[] = []
+    const waitsForGc = new Set<string>()
+    const store = createRedisStore({ client, keyPrefix: prefix, ttlMs: 60_000, maxRequests: 10, maxStoreBytes: 1024 * 1024, log, settle: fakeSettle(open, waitsForGc, calls) })
+    const saveOne = (gc: boolean): RequestRecord => {
+      const r = testRecord(newId(), { memory: { final: false } })
+      open.push(r)
+      if (gc) waitsForGc.add(r.id)
+      store.save(r)
+      return r
+    }
+    const written = async (r: RequestRecord): Promise<boolean> => await client.exists(`${prefix}r:${r.id}`) === 1
+    // The first batch with a GC to pair swaps at once.
+    const first = saveOne(true)
+    await until(async () => await written(first), 'the first record')
+    const pairedAt = Date.now()
+    // Within the second: a record with a GC in its window waits (and any newer, completed in order); an older one without goes out in the next batch.
+    const plain = saveOne(false)
+    const waiting = saveOne(true)
+    await until(async () => await written(plain), 'the record without a GC')
+    assert.ok(Date.now() - pairedAt < 700, `written ${Date.now() - pairedAt} ms after the swap`)
+    assert.equal(await written(waiting), false)
+    assert.equal(waiting.memory.final, false)
+    await until(async () => await written(waiting), 'the record waiting for its GC')
+    assert.ok(Date.now() - pairedAt >= 850, `the waiting record went out ${Date.now() - pairedAt} ms after the previous swap`)
+    const stored = JSON.parse(await client.get(`${prefix}r:${waiting.id}`) as string) as RequestRecord
+    assert.equal(stored.memory.final, true)
+    assert.equal(stored.memory.gc.count, 2)
+    assert.equal(calls.filter((c) => c.endsWith(':pair')).length, 2, calls.join(', '))
     await store.close()
   })
 

@@ -90,14 +90,24 @@ export class MemoryFinalizer {
     if (this.complete(w, m, pairWaiting)) this.onRevised?.(id)
   }
 
-  /** Resolves once this record's figures are final (a reader asked for it). */
-  async settle (id: string): Promise<void> {
-    if (this.positionOf(id) === -1) return
+  /**
+   * Make this record's figures final (a reader asked for it), and every older one's: true once they
+   * are. Only a window with a reported GC in it swaps the GC profiler for that GC's figures; with
+   * `pair` false none does, and completion stops at the first such window (false).
+   */
+  async settle (id: string, pair = true): Promise<boolean> {
+    if (this.positionOf(id) === -1) return true
     // GC reports reach JavaScript in the check phase after the GC.
     await new Promise<void>((resolve) => { setImmediate(resolve) })
-    this.tracker.sync()
-    // Everything up to this record closed at least a turn ago: complete them all.
-    for (let n = this.positionOf(id); n >= 0; n--) this.completeOldest()
+    this.tracker.takeReported()
+    // Everything up to this record closed at least a turn ago. Pairing a GC completes older records
+    // too (onGcReported), so the position is looked up again each time.
+    while (this.positionOf(id) !== -1) {
+      const w = this.windows[this.head] as MemoryWindow
+      if (!pair && this.tracker.waiting(w.startMs, w.endMs)) return false
+      this.completeOldest()
+    }
+    return true
   }
 
   /** How many records wait ahead of this one (0: it is the oldest), or -1. */

@@ -95,9 +95,13 @@ export class GcTracker {
 
   /** Take every GC reported so far and pair it with its figures. Call before reading a window's GCs. */
   sync (): void {
-    if (this.observer === undefined) return
-    this.take(this.observer.takeRecords())
+    this.takeReported()
     if (this.entries.length > 0) this.pairPending()
+  }
+
+  /** Take every GC reported so far without pairing: `between` then pairs only for a window one falls in. */
+  takeReported (): void {
+    if (this.observer !== undefined) this.take(this.observer.takeRecords())
   }
 
   /**
@@ -120,8 +124,7 @@ export class GcTracker {
    * waiting for its figures is paired first, unless `pairWaiting` is false.
    */
   between (fromMs: number, toMs: number, pairWaiting = true): readonly TrackedGc[] {
-    const pending = this.entries
-    if (pairWaiting && pending.length > 0 && (pending[0] as PendingEntry).startMs <= toMs && (pending[pending.length - 1] as PendingEntry).startMs >= fromMs) this.pairPending()
+    if (pairWaiting && this.waiting(fromMs, toMs)) this.pairPending()
     const ev = this.events
     // The usual case, checked first: no GC since the window opened.
     const last = ev[ev.length - 1]
@@ -140,6 +143,12 @@ export class GcTracker {
       out.push(e)
     }
     return out
+  }
+
+  /** True when a GC reported in [fromMs, toMs] still waits for its figures (pairing it swaps the profiler). */
+  waiting (fromMs: number, toMs: number): boolean {
+    const pending = this.entries
+    return pending.length > 0 && (pending[0] as PendingEntry).startMs <= toMs && (pending[pending.length - 1] as PendingEntry).startMs >= fromMs
   }
 
   private open (): void {

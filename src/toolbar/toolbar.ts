@@ -58,7 +58,7 @@ export class Toolbar {
     this.options = options
     this.allow = options.allow
     this.warnOnce = createWarnOnce(log)
-    const settle: Settle = async (id) => { await this.finalizer.settle(id) }
+    const settle: Settle = async (id, pair) => await this.finalizer.settle(id, pair)
     this.store = makeStore === undefined ? createStore(options.maxRequests, options.maxStoreBytes, settle) : makeStore(settle)
     this.finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2, (id) => { this.store.revise(id) })
     this.backend = chooseBackend()
