@@ -21,7 +21,7 @@
  * with its node_modules: adds a `baseline` row, that checkout's toolbar with its default options, for
  * a before/after comparison in one run).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +29,7 @@ import autocannon from 'autocannon'
 import type { DebugToolbarOptions } from '../src/index.ts'
 import { FLOOR_LEVELS } from './floor.ts'
 import { MEMORY_DELTA_HEADER } from './peers.ts'
+import { onServerCore, placeLoadGenerator, placementLine, type Placement } from './placement.ts'
 import { ROUTES, SCENARIOS, type BenchRoute, type Scenario } from './scenarios.ts'
 import type { CpuReply, CpuRequest, ReadyMessage } from './server.ts'
 import { bracketMean, median, medianPairedDifference, medianPairedRatio, pairedDifferences, spreadPercent } from './stats.ts'
@@ -42,9 +43,6 @@ const ID_HEADER = 'x-debug-toolbar-id'
 /** Warm-up: BENCH_WARMUP seconds at a time until this many requests were served, at most WARMUP_MAX_CHUNKS times. */
 const WARMUP_REQUESTS = 2000
 const WARMUP_MAX_CHUNKS = 5
-/** Cores for `--pin`: the servers on one, autocannon (this process) on the other. */
-const SERVER_CORE = 0
-const LOAD_CORE = 1
 
 class BenchError extends Error {}
 
@@ -105,27 +103,6 @@ function pickRoutes (): BenchRoute[] {
   })
 }
 
-/* ------------------------------------------------------------ CPU placement */
-
-/** How the run shares the machine's cores, as the output names it. */
-type Mode = { pinned: false } | { pinned: true, serverCore: number, loadCore: number }
-
-/** With `--pin`: put this process (autocannon, every thread) on LOAD_CORE; servers start on SERVER_CORE. */
-function placeLoadGenerator (): Mode {
-  if (!PIN) return { pinned: false }
-  if (spawnSync('taskset', ['--version']).error !== undefined) throw new BenchError('--pin needs taskset (util-linux), which is not installed')
-  if (os.availableParallelism() < 2) throw new BenchError('--pin needs at least two cores')
-  const r = spawnSync('taskset', ['-a', '-p', '-c', String(LOAD_CORE), String(process.pid)], { encoding: 'utf8' })
-  if (r.status !== 0) throw new BenchError(`taskset could not pin the load generator: ${r.stderr.trim()}`)
-  return { pinned: true, serverCore: SERVER_CORE, loadCore: LOAD_CORE }
-}
-
-function modeLine (mode: Mode): string {
-  return mode.pinned
-    ? `pinned: every server on core ${mode.serverCore}, autocannon on core ${mode.loadCore} (taskset)`
-    : 'shared: servers and autocannon share all cores (use --pin to put them on separate cores)'
-}
-
 /* ------------------------------------------------------------ child servers */
 
 interface Server {
@@ -138,12 +115,10 @@ interface Server {
 const children = new Set<ChildProcess>()
 
 /** Start bench/server.ts in a new Node process and wait (at most 90 s) until it listens. */
-async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number, app: string, mode: Mode, checkout = ROOT): Promise<Server> {
+async function startServer (label: string, plugin: 'on' | 'off', pluginOptions: DebugToolbarOptions, retainMb: number, app: string, mode: Placement, checkout = ROOT): Promise<Server> {
   const script = checkout === ROOT ? SERVER_SCRIPT : path.join(checkout, 'bench', 'server.ts')
   const nodeArgs = ['--import', 'tsx', script, '--plugin', plugin, '--app', app, '--retain-mb', String(retainMb)]
-  const [command, args] = mode.pinned
-    ? ['taskset', ['-c', String(mode.serverCore), process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs]
+  const [command, args] = onServerCore(mode, [process.execPath, ...nodeArgs])
   const child = spawn(command, args, {
     cwd: checkout,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -501,7 +476,12 @@ async function main (): Promise<void> {
   const scenarios = pickScenarios()
   const routes = pickRoutes()
   const base = basePluginOptions()
-  const mode = placeLoadGenerator()
+  let mode: Placement
+  try {
+    mode = placeLoadGenerator(PIN)
+  } catch (err) {
+    throw new BenchError((err as Error).message)
+  }
 
   const retainSizes = [...new Set(scenarios.map((s) => s.retainMb ?? 0))]
   const runsPerRound = routes.length * (scenarios.length + 2 * retainSizes.length)
@@ -521,7 +501,7 @@ async function main (): Promise<void> {
     '# fastify-debug-toolbar overhead',
     '',
     `- Node ${process.version} (${process.platform} ${process.arch}); CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} cores`,
-    `- mode: ${modeLine(mode)}`,
+    `- mode: ${placementLine(mode)}`,
     `- autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${duration} s a run, ${rounds} rounds${QUICK ? ' (--quick: a smoke run, not figures to quote)' : ''}, warm-up ${warmup} s a route and server (repeated, up to ${WARMUP_MAX_CHUNKS} times, until ${WARMUP_REQUESTS} requests)`,
     '- each round: every route on the off server, then on each scenario\'s server (order rotating by round), then on the off server again; a scenario is paired with the mean of those two off runs',
     `- routes: ${routes.map((r) => `${r.name} (${r.path})`).join(', ')}`,

@@ -6,9 +6,11 @@
  *      ring and one on Redis, loaded in turn by autocannon.
  *   3. The same with Redis stopped (the Redis store then queues and retries in the background).
  *
- * Starts its own redis-server (Debian's, no persistence) on a free port. Env: BENCH_ROUNDS (default 3),
- * BENCH_SECONDS per load (default 5), BENCH_SAVE_ROUNDS (default 20). Figures are medians of the
- * rounds; on a shared machine, read them with the spread printed beside them.
+ * Each round loads the two servers in turn, the first one alternating from round to round; the
+ * differences are medians of the rounds' pairs. Starts its own redis-server (Debian's, no
+ * persistence) on a free port. `--pin`: the servers on core 0, autocannon and redis-server on core 1
+ * (taskset). Env: BENCH_ROUNDS (default 3), BENCH_SECONDS per load (default 5), BENCH_SAVE_ROUNDS
+ * (default 20). On a shared machine, read the figures with the spread printed beside them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -22,6 +24,7 @@ import { createRedisStore } from '../src/redis-store.ts'
 import { createStore, type RequestStore } from '../src/store.ts'
 import { RedisServer } from '../playground/lib/redis-server.ts'
 import type { CpuReply, ReadyMessage } from './server.ts'
+import { onServerCore, placeLoadGenerator, placementLine, type Placement } from './placement.ts'
 import { median, spreadPercent } from './stats.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -35,8 +38,9 @@ const PATH = '/hello'
 
 interface Server { child: ChildProcess, url: string }
 
-async function startServer (storeOption: unknown): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT, '--plugin', 'on', '--app', 'bench'], {
+async function startServer (storeOption: unknown, placement: Placement): Promise<Server> {
+  const [command, args] = onServerCore(placement, [process.execPath, '--import', 'tsx', SERVER_SCRIPT, '--plugin', 'on', '--app', 'bench'])
+  const child = spawn(command, args, {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_PLUGIN_OPTIONS: JSON.stringify({ live: false, allocations: false, store: storeOption }) }
@@ -95,9 +99,12 @@ function row (label: string, ring: number[], redis: number[], unit: string, digi
 }
 
 async function main (): Promise<void> {
+  // Pinned first: the redis-server started below inherits the load generator's core.
+  const placement = placeLoadGenerator(process.argv.includes('--pin'))
   const redis = await RedisServer.start()
   const url = redis.url
   console.log(`bench:redis — redis-server on ${url}; ${ROUNDS} rounds of ${SECONDS} s per server, ${SAVE_ROUNDS} rounds of ${SAVES_PER_ROUND} saves`)
+  console.log(placementLine(placement).replace('autocannon', 'autocannon and redis-server'))
 
   // 1. save() in this process.
   const template = await sampleRecord()
@@ -122,14 +129,19 @@ async function main (): Promise<void> {
   client.disconnect()
 
   // 2. and 3. Two servers, loaded in turn; then Redis stopped.
-  const ringServer = await startServer('memory')
-  const redisServer = await startServer({ redis: url, keyPrefix: 'bench-server:' })
+  const ringServer = await startServer('memory', placement)
+  const redisServer = await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement)
   const up = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
   const down = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
   await load(ringServer)
   await load(redisServer) // warm-up, not counted
+  // Which server goes first alternates from round to round.
+  const inTurn = (round: number): ReadonlyArray<readonly ['ring' | 'redis', Server]> => {
+    const both = [['ring', ringServer], ['redis', redisServer]] as const
+    return round % 2 === 0 ? both : [both[1], both[0]]
+  }
   for (let i = 0; i < ROUNDS; i++) {
-    for (const [which, s] of [['ring', ringServer], ['redis', redisServer]] as const) {
+    for (const [which, s] of inTurn(i)) {
       const m = await load(s)
       up[which].rps.push(m.rps)
       up[which].cpu.push(m.cpu)
@@ -137,7 +149,7 @@ async function main (): Promise<void> {
   }
   await redis.stop()
   for (let i = 0; i < ROUNDS; i++) {
-    for (const [which, s] of [['ring', ringServer], ['redis', redisServer]] as const) {
+    for (const [which, s] of inTurn(i)) {
       const m = await load(s)
       down[which].rps.push(m.rps)
       down[which].cpu.push(m.cpu)
