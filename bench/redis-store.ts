@@ -10,9 +10,12 @@
  * differences are medians of the rounds' pairs. Starts its own redis-server (Debian's, no
  * persistence) on a free port. `--pin`: the servers on core 0, autocannon and redis-server on core 1
  * (taskset). Env: BENCH_ROUNDS (default 3), BENCH_SECONDS per load (default 5), BENCH_SAVE_ROUNDS
- * (default 20). On a shared machine, read the figures with the spread printed beside them.
+ * (default 20), BENCH_BASELINE (another checkout with its node_modules: its Redis store runs as a
+ * third server, for a before/after in one run). On a shared machine, read the figures with the
+ * spread printed beside them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -32,16 +35,20 @@ const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const SAVE_ROUNDS = Number(process.env.BENCH_SAVE_ROUNDS ?? 20)
+/** Another checkout (with its node_modules) whose Redis store runs beside this one's, for a before/after in one run. */
+const BASELINE = process.env.BENCH_BASELINE === undefined || process.env.BENCH_BASELINE === '' ? undefined : path.resolve(process.env.BENCH_BASELINE)
 const SAVES_PER_ROUND = 2000
 const CONNECTIONS = 10
 const PATH = '/hello'
 
 interface Server { child: ChildProcess, url: string }
 
-async function startServer (storeOption: unknown, placement: Placement): Promise<Server> {
-  const [command, args] = onServerCore(placement, [process.execPath, '--import', 'tsx', SERVER_SCRIPT, '--plugin', 'on', '--app', 'bench'])
+/** A bench server with the toolbar on this store; from another checkout (with its node_modules) when `checkout` is given. */
+async function startServer (storeOption: unknown, placement: Placement, checkout = ROOT): Promise<Server> {
+  const script = checkout === ROOT ? SERVER_SCRIPT : path.join(checkout, 'bench', 'server.ts')
+  const [command, args] = onServerCore(placement, [process.execPath, '--import', 'tsx', script, '--plugin', 'on', '--app', 'bench'])
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: checkout,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_PLUGIN_OPTIONS: JSON.stringify({ live: false, allocations: false, store: storeOption }) }
   })
@@ -93,9 +100,10 @@ function saveNs (store: RequestStore, template: NonNullable<Awaited<ReturnType<t
   return Number(process.hrtime.bigint() - t0) / SAVES_PER_ROUND
 }
 
-function row (label: string, ring: number[], redis: number[], unit: string, digits = 2): string {
-  const diffs = ring.map((r, i) => (redis[i] as number) - r)
-  return `${label.padEnd(34)} ring ${median(ring).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(ring).toFixed(0)}%)   redis ${median(redis).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(redis).toFixed(0)}%)   redis − ring ${median(diffs) >= 0 ? '+' : ''}${median(diffs).toFixed(digits)} ${unit}`
+function row (label: string, name: string, ring: number[], other: number[], unit: string, digits = 2): string {
+  const diffs = ring.map((r, i) => (other[i] as number) - r)
+  const d = median(diffs)
+  return `${label.padEnd(34)} ring ${median(ring).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(ring).toFixed(0)}%)   ${name} ${median(other).toFixed(digits).padStart(9)} ${unit} (±${spreadPercent(other).toFixed(0)}%)   − ring ${d >= 0 ? '+' : ''}${d.toFixed(digits)} ${unit}`
 }
 
 async function main (): Promise<void> {
@@ -128,44 +136,42 @@ async function main (): Promise<void> {
   await shared.close()
   client.disconnect()
 
-  // 2. and 3. Two servers, loaded in turn; then Redis stopped.
-  const ringServer = await startServer('memory', placement)
-  const redisServer = await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement)
-  const up = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
-  const down = { ring: { rps: [] as number[], cpu: [] as number[] }, redis: { rps: [] as number[], cpu: [] as number[] } }
-  await load(ringServer)
-  await load(redisServer) // warm-up, not counted
-  // Which server goes first alternates from round to round.
-  const inTurn = (round: number): ReadonlyArray<readonly ['ring' | 'redis', Server]> => {
-    const both = [['ring', ringServer], ['redis', redisServer]] as const
-    return round % 2 === 0 ? both : [both[1], both[0]]
-  }
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const [which, s] of inTurn(i)) {
-      const m = await load(s)
-      up[which].rps.push(m.rps)
-      up[which].cpu.push(m.cpu)
-    }
-  }
-  await redis.stop()
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const [which, s] of inTurn(i)) {
-      const m = await load(s)
-      down[which].rps.push(m.rps)
-      down[which].cpu.push(m.cpu)
+  // 2. and 3. The servers, loaded in turn; then Redis stopped.
+  const servers: Array<{ name: string, server: Server }> = [
+    { name: 'ring', server: await startServer('memory', placement) },
+    { name: 'redis', server: await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement) }
+  ]
+  if (BASELINE !== undefined) servers.push({ name: 'baseline redis', server: await startServer({ redis: url, keyPrefix: 'bench-baseline:' }, placement, BASELINE) })
+  const up = new Map(servers.map((x) => [x.name, { rps: [] as number[], cpu: [] as number[] }]))
+  const down = new Map(servers.map((x) => [x.name, { rps: [] as number[], cpu: [] as number[] }]))
+  for (const { server } of servers) await load(server) // warm-up, not counted
+  // Which server goes first rotates from round to round.
+  const inTurn = (round: number): typeof servers => servers.map((_, k) => servers[(k + round) % servers.length] as typeof servers[number])
+  for (const phase of [up, down]) {
+    if (phase === down) await redis.stop()
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const { name, server } of inTurn(i)) {
+        const m = await load(server)
+        phase.get(name)?.rps.push(m.rps)
+        phase.get(name)?.cpu.push(m.cpu)
+      }
     }
   }
   await redis.restart()
-  for (const s of [ringServer, redisServer]) s.child.kill('SIGTERM')
+  for (const { server } of servers) server.child.kill('SIGTERM')
   await redis.stop()
 
   console.log('')
-  console.log(row('store.save() per call', ringNs.map((n) => n / 1000), redisNs.map((n) => n / 1000), 'µs', 3))
-  console.log(row(`server CPU per request (${PATH})`, up.ring.cpu, up.redis.cpu, 'µs', 1))
-  console.log(row(`req/s (${PATH})`, up.ring.rps, up.redis.rps, 'req/s', 0))
-  console.log(row('server CPU per request, Redis down', down.ring.cpu, down.redis.cpu, 'µs', 1))
-  console.log(row('req/s, Redis down', down.ring.rps, down.redis.rps, 'req/s', 0))
-  console.log('\nServer CPU includes the Redis store\'s background writes (one script call per batch). ± is the spread of the rounds.')
+  console.log(row('store.save() per call', 'redis', ringNs.map((n) => n / 1000), redisNs.map((n) => n / 1000), 'µs', 3))
+  for (const { name } of servers.slice(1)) {
+    const label = name === 'redis' ? '' : ` [${name}]`
+    const get = (phase: typeof up, which: string): { rps: number[], cpu: number[] } => phase.get(which) as { rps: number[], cpu: number[] }
+    console.log(row(`server CPU per request (${PATH})${label}`, name, get(up, 'ring').cpu, get(up, name).cpu, 'µs', 1))
+    console.log(row(`req/s (${PATH})${label}`, name, get(up, 'ring').rps, get(up, name).rps, 'req/s', 0))
+    console.log(row(`server CPU per request, Redis down${label}`, name, get(down, 'ring').cpu, get(down, name).cpu, 'µs', 1))
+    console.log(row(`req/s, Redis down${label}`, name, get(down, 'ring').rps, get(down, name).rps, 'req/s', 0))
+  }
+  console.log('\nServer CPU includes the Redis store\'s background writes (one script call per batch). ± is the spread of the rounds; redis − ring is the median of the rounds\' differences.')
 }
 
 main().catch((err: unknown) => {

@@ -27,6 +27,12 @@ import { estimateProfileBytes, estimateRecordBytes, type RequestStore, type Sett
  * records of a busy second are never serialised; see docs/performance.md.
  */
 const FLUSH_DELAY_MS = 50
+/**
+ * The delay instead while batches overflow (more than maxRequests saves between writes): the store
+ * keeps only the newest maxRequests, which the next second's requests replace anyway, so under load
+ * one write a second holds the same history for a twentieth of the serialising.
+ */
+const OVERLOAD_DELAY_MS = 1000
 /** Time between writes while Redis does not answer, in ms. */
 const RETRY_MS = 1000
 /**
@@ -133,6 +139,10 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   /** The batch being written now. */
   let writing: Queued[] = []
   let timer: NodeJS.Timeout | undefined
+  /** The batch delay now: FLUSH_DELAY_MS, or OVERLOAD_DELAY_MS after a batch overflowed. */
+  let delayMs = FLUSH_DELAY_MS
+  /** A save dropped a record for the cap since the last write began. */
+  let overflowed = false
   /** The flush under way (waiting for a settle, Redis or its ping). */
   let flushing: Promise<void> | undefined
   /** When a batch last swapped the GC profiler to settle its records (Date.now() ms). */
@@ -147,9 +157,9 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   const refusedLogged = new Set<string>()
   const writtenListeners: Array<(n: number) => void> = []
 
-  function schedule (delayMs: number): void {
+  function schedule (ms: number): void {
     if (timer !== undefined || flushing !== undefined || closed) return
-    timer = setTimeout(flush, delayMs)
+    timer = setTimeout(flush, ms)
     timer.unref()
   }
 
@@ -217,7 +227,9 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
   async function flush (force = false): Promise<void> {
     timer = undefined
     if (flushing !== undefined || pending.length === 0) return await flushing
-    let nextMs = FLUSH_DELAY_MS
+    delayMs = overflowed ? OVERLOAD_DELAY_MS : FLUSH_DELAY_MS
+    overflowed = false
+    let nextMs = delayMs
     flushing = (async () => {
       if (down && !(await answers())) return
       let batch = pending
@@ -236,7 +248,7 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
           batch = batch.filter((q) => q.record.memory.final)
           writing = batch
           requeue(held)
-          nextMs = Math.max(FLUSH_DELAY_MS, waitMs)
+          nextMs = Math.max(delayMs, waitMs)
         }
       }
       if (batch.length > 0) await write(batch)
@@ -312,9 +324,10 @@ export function createRedisStore (config: RedisStoreConfig): RequestStore & { on
       if (pending.length >= maxRequests) {
         pending.shift()
         if (down) dropped++
+        else overflowed = true
       }
       pending.push({ record, profile })
-      if (timer === undefined) schedule(down ? RETRY_MS : FLUSH_DELAY_MS)
+      if (timer === undefined) schedule(down ? RETRY_MS : delayMs)
     },
     async get (id) {
       const q = localOne(id)

@@ -423,4 +423,31 @@ describe('Redis store writes', { skip }, () => {
     assert.ok(writes.length <= 2, `${writes.length} write calls`)
     await store.close()
   })
+
+  test('while batches overflow the cap, the store writes once a second; back under it, within a batch delay', async () => {
+    const prefix = `w3:${newId()}:`
+    const log = Fastify({ logger: false }).log
+    const store = createRedisStore({ client, keyPrefix: prefix, ttlMs: 60_000, maxRequests: 3, maxStoreBytes: 1024 * 1024, log })
+    const written = async (id: string): Promise<boolean> => await client.exists(`${prefix}r:${id}`) === 1
+    const save = (): string => {
+      const id = newId()
+      store.save(testRecord(id))
+      return id
+    }
+    // Five saves for a cap of three: the batch overflowed.
+    let last = ''
+    for (let i = 0; i < 5; i++) last = save()
+    await until(async () => await written(last), 'the overflowing batch')
+    const firstWriteAt = Date.now()
+    const next = save()
+    await until(async () => await written(next), 'the next record', 5000)
+    const waited = Date.now() - firstWriteAt
+    assert.ok(waited >= 800, `written ${waited} ms after the overflowing batch`)
+    // That batch did not overflow: the next record goes out after the short delay again.
+    const quiet = save()
+    const savedAt = Date.now()
+    await until(async () => await written(quiet), 'a record after the overload')
+    assert.ok(Date.now() - savedAt < 600, `written ${Date.now() - savedAt} ms after its save`)
+    await store.close()
+  })
 })
