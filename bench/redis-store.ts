@@ -1,18 +1,19 @@
 /**
- * `npm run bench:redis`: the Redis store beside the in-memory ring, in one run, alternating.
+ * `npm run bench:redis`: the Redis store beside the in-memory ring, in one run.
  *
  *   1. store.save() per call, in this process: ring, then Redis store, by rounds.
- *   2. Server CPU per request and req/s: two bench servers (bench/server.ts, toolbar on), one on the
- *      ring and one on Redis, loaded in turn by autocannon.
+ *   2. Server CPU per request and req/s: bench servers (bench/server.ts, toolbar on), one on the
+ *      ring, one on Redis and a second one on the ring (the control: two processes of the same
+ *      build differ by several µs a request, so every difference is read against that one).
  *   3. The same with Redis stopped (the Redis store then queues and retries in the background).
  *
- * Each round loads the two servers in turn, the first one alternating from round to round; the
- * differences are medians of the rounds' pairs. Starts its own redis-server (Debian's, no
- * persistence) on a free port. `--pin`: the servers on core 0, autocannon and redis-server on core 1
- * (taskset). Env: BENCH_ROUNDS (default 3), BENCH_SECONDS per load (default 5), BENCH_SAVE_ROUNDS
- * (default 20), BENCH_BASELINE (another checkout with its node_modules: its Redis store runs as a
- * third server, for a before/after in one run). On a shared machine, read the figures with the
- * spread printed beside them.
+ * Every round starts fresh server processes, warms them up, then loads them in turn, the first one
+ * rotating from round to round; the differences are medians of the rounds' pairs. Starts its own
+ * redis-server (Debian's, no persistence) on a free port. `--pin`: the servers on core 0, autocannon
+ * and redis-server on core 1 (taskset). Env: BENCH_ROUNDS (default 3), BENCH_SECONDS per load
+ * (default 5), BENCH_SAVE_ROUNDS (default 20), BENCH_BASELINE (another checkout with its
+ * node_modules: its Redis store runs as one more server, for a before/after in one run). On a
+ * shared machine, read the figures with the spread printed beside them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
@@ -38,6 +39,8 @@ const SAVE_ROUNDS = Number(process.env.BENCH_SAVE_ROUNDS ?? 20)
 /** Another checkout (with its node_modules) whose Redis store runs beside this one's, for a before/after in one run. */
 const BASELINE = process.env.BENCH_BASELINE === undefined || process.env.BENCH_BASELINE === '' ? undefined : path.resolve(process.env.BENCH_BASELINE)
 const SAVES_PER_ROUND = 2000
+/** Load on each fresh server before a round is measured (V8 compiles the hot path), in s. */
+const WARMUP_SECONDS = 1
 const CONNECTIONS = 10
 const PATH = '/hello'
 
@@ -73,9 +76,9 @@ async function cpuMicros (s: Server): Promise<number> {
   })
 }
 
-async function load (s: Server): Promise<{ rps: number, cpu: number }> {
+async function load (s: Server, seconds = SECONDS): Promise<{ rps: number, cpu: number }> {
   const before = await cpuMicros(s)
-  const r = await autocannon({ url: s.url + PATH, connections: CONNECTIONS, duration: SECONDS, timeout: 10 })
+  const r = await autocannon({ url: s.url + PATH, connections: CONNECTIONS, duration: seconds, timeout: 10 })
   const after = await cpuMicros(s)
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${s.url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`)
   return { rps: r.requests.total / r.duration, cpu: (after - before) / r.requests.total }
@@ -136,34 +139,38 @@ async function main (): Promise<void> {
   await shared.close()
   client.disconnect()
 
-  // 2. and 3. The servers, loaded in turn; then Redis stopped.
-  const servers: Array<{ name: string, server: Server }> = [
-    { name: 'ring', server: await startServer('memory', placement) },
-    { name: 'redis', server: await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement) }
+  // 2. and 3. Fresh server processes every round (two processes of one build differ by several µs a
+  // request, more than what is measured here), loaded in turn; then the same with Redis stopped.
+  const kinds: Array<{ name: string, start: () => Promise<Server> }> = [
+    { name: 'ring', start: async () => await startServer('memory', placement) },
+    { name: 'redis', start: async () => await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement) },
+    // The control: a second ring server, to read the other differences against.
+    { name: 'ring again', start: async () => await startServer('memory', placement) }
   ]
-  if (BASELINE !== undefined) servers.push({ name: 'baseline redis', server: await startServer({ redis: url, keyPrefix: 'bench-baseline:' }, placement, BASELINE) })
-  const up = new Map(servers.map((x) => [x.name, { rps: [] as number[], cpu: [] as number[] }]))
-  const down = new Map(servers.map((x) => [x.name, { rps: [] as number[], cpu: [] as number[] }]))
-  for (const { server } of servers) await load(server) // warm-up, not counted
-  // Which server goes first rotates from round to round.
-  const inTurn = (round: number): typeof servers => servers.map((_, k) => servers[(k + round) % servers.length] as typeof servers[number])
+  if (BASELINE !== undefined) kinds.push({ name: 'baseline redis', start: async () => await startServer({ redis: url, keyPrefix: 'bench-baseline:' }, placement, BASELINE) })
+  const up = new Map(kinds.map((k) => [k.name, { rps: [] as number[], cpu: [] as number[] }]))
+  const down = new Map(kinds.map((k) => [k.name, { rps: [] as number[], cpu: [] as number[] }]))
   for (const phase of [up, down]) {
     if (phase === down) await redis.stop()
     for (let i = 0; i < ROUNDS; i++) {
-      for (const { name, server } of inTurn(i)) {
+      const servers = await Promise.all(kinds.map(async (k) => ({ name: k.name, server: await k.start() })))
+      for (const { server } of servers) await load(server, WARMUP_SECONDS)
+      // Which server goes first rotates from round to round.
+      for (let k = 0; k < servers.length; k++) {
+        const { name, server } = servers[(k + i) % servers.length] as typeof servers[number]
         const m = await load(server)
         phase.get(name)?.rps.push(m.rps)
         phase.get(name)?.cpu.push(m.cpu)
       }
+      for (const { server } of servers) server.child.kill('SIGTERM')
     }
   }
   await redis.restart()
-  for (const { server } of servers) server.child.kill('SIGTERM')
   await redis.stop()
 
   console.log('')
   console.log(row('store.save() per call', 'redis', ringNs.map((n) => n / 1000), redisNs.map((n) => n / 1000), 'µs', 3))
-  for (const { name } of servers.slice(1)) {
+  for (const { name } of kinds.slice(1)) {
     const label = name === 'redis' ? '' : ` [${name}]`
     const get = (phase: typeof up, which: string): { rps: number[], cpu: number[] } => phase.get(which) as { rps: number[], cpu: number[] }
     console.log(row(`server CPU per request (${PATH})${label}`, name, get(up, 'ring').cpu, get(up, name).cpu, 'µs', 1))
