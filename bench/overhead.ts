@@ -193,9 +193,9 @@ async function get (url: string, headers: Record<string, string>): Promise<{ sta
   return { status: res.status, headers: res.headers, body: await res.text() }
 }
 
-/** What a scenario's server is: the toolbar, a floor (bench/floor.ts) or a peer (bench/peers.ts). */
-function kindOf (scenario: Scenario): 'toolbar' | 'floor' | 'peer' {
-  return scenario.floor !== undefined ? 'floor' : scenario.peer !== undefined ? 'peer' : 'toolbar'
+/** What a scenario's server is: the toolbar, a floor (bench/floor.ts), a peer (bench/peers.ts) or a second plain server. */
+function kindOf (scenario: Scenario): 'toolbar' | 'floor' | 'peer' | 'control' {
+  return scenario.control === true ? 'control' : scenario.floor !== undefined ? 'floor' : scenario.peer !== undefined ? 'peer' : 'toolbar'
 }
 
 /**
@@ -401,6 +401,8 @@ function targets (rows: Row[], scenarios: Scenario[], routes: BenchRoute[]): str
         const times = extra / extraCpu(contract)
         checks.push(`${Number.isFinite(times) && times >= 0 ? `${times.toFixed(1)}x` : 'n/a'} floor-contract (${signed(extraCpu(contract))})${times <= 2 && times >= 0 ? '' : ' — over 2x'}`)
       }
+      const control = find('control', route)
+      if (control !== undefined) checks.push(`control (a second plain server) ${signed(extraCpu(control))}`)
       if (checks.length > 0) lines.push(`- ${s.name}, ${route.name}: ${signed(extra)} µs; ${checks.join('; ')}`)
     }
   }
@@ -520,7 +522,7 @@ async function main (): Promise<void> {
   const started = await eachLimited(scenarios, 2, async (scenario) => {
     const options = optionsOf(scenario, base)
     const app = scenario.floor ?? scenario.peer ?? 'bench'
-    const server = await startServer(`[${scenario.name}]`, 'on', options, scenario.retainMb ?? 0, app, mode, scenario.checkout)
+    const server = await startServer(`[${scenario.name}]`, kindOf(scenario) === 'control' ? 'off' : 'on', options, scenario.retainMb ?? 0, app, mode, scenario.checkout)
     return { scenario, server, options }
   })
   for (const m of started) groups.find((g) => g.retainMb === (m.scenario.retainMb ?? 0))?.members.push(m)

@@ -65,6 +65,8 @@ export interface Scenario {
   peer?: Peer
   /** The toolbar served from another checkout of this repository (its bench/server.ts and src/). */
   checkout?: string
+  /** The "on" server is a second server without any plugin: what two processes of one build differ by. */
+  control?: true
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -122,6 +124,8 @@ export const SCENARIOS: Scenario[] = [
   // floors the targets are read against: the toolbar's own (floor-contract) and sampling every
   // request natively (floor-read); `npm run bench:floor` runs every level.
   ...FLOOR_LEVELS.map((level): Scenario => ({ name: level, description: FLOOR_DESCRIPTIONS[level], byDefault: level === 'floor-contract' || level === 'floor-read', floor: level })),
+  // Two processes of the same build differ by a few µs a request; every row is read against this one's.
+  { name: 'control', description: 'a second server without any plugin, measured as a scenario: the difference between two processes of the same build in this run', byDefault: true, control: true },
   // What an app may already run on every request, registered as each one's docs show (bench/peers.ts).
   ...PEERS.map((peer): Scenario => ({ name: peer, description: PEER_DESCRIPTIONS[peer], byDefault: true, peer }))
 ]
