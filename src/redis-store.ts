@@ -43,7 +43,7 @@ const PAIR_INTERVAL_MS = 1000
 /** How long a write or a read may take before Redis counts as unavailable, in ms. */
 export const WRITE_TIMEOUT_MS = 3000
 export const READ_TIMEOUT_MS = 1500
-/** A record asked for by id and not in Redis yet may be in another process's next batch (up to a settle interval away): look again after these waits, in ms. */
+/** A record asked for by id and not in Redis yet may be in another process's next batch (up to a second away: PAIR_INTERVAL_MS, OVERLOAD_DELAY_MS): look again after these waits, in ms. */
 const MISS_RETRIES_MS = [100, 250, 800]
 /** Distinct bad keys logged, at most (each once). */
 const MAX_LOGGED_KEYS = 1000
