@@ -478,6 +478,8 @@ async function main (): Promise<void> {
   const scenarios = pickScenarios()
   const routes = pickRoutes()
   const base = basePluginOptions()
+  // Counted before pinning: a pinned process sees one core.
+  const cores = os.availableParallelism()
   let mode: Placement
   try {
     mode = placeLoadGenerator(PIN)
@@ -502,7 +504,7 @@ async function main (): Promise<void> {
   const header = [
     '# fastify-debug-toolbar overhead',
     '',
-    `- Node ${process.version} (${process.platform} ${process.arch}); CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} cores`,
+    `- Node ${process.version} (${process.platform} ${process.arch}); CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${cores} cores`,
     `- mode: ${placementLine(mode)}`,
     `- autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${duration} s a run, ${rounds} rounds${QUICK ? ' (--quick: a smoke run, not figures to quote)' : ''}, warm-up ${warmup} s a route and server (repeated, up to ${WARMUP_MAX_CHUNKS} times, until ${WARMUP_REQUESTS} requests)`,
     '- each round: every route on the off server, then on each scenario\'s server (order rotating by round), then on the off server again; a scenario is paired with the mean of those two off runs',
