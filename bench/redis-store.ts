@@ -145,7 +145,7 @@ async function main (): Promise<void> {
     { name: 'ring', start: async () => await startServer('memory', placement) },
     { name: 'redis', start: async () => await startServer({ redis: url, keyPrefix: 'bench-server:' }, placement) },
     // The control: a second ring server, to read the other differences against.
-    { name: 'ring again', start: async () => await startServer('memory', placement) }
+    { name: 'control ring', start: async () => await startServer('memory', placement) }
   ]
   if (BASELINE !== undefined) kinds.push({ name: 'baseline redis', start: async () => await startServer({ redis: url, keyPrefix: 'bench-baseline:' }, placement, BASELINE) })
   const up = new Map(kinds.map((k) => [k.name, { rps: [] as number[], cpu: [] as number[] }]))
