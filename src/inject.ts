@@ -256,6 +256,23 @@ export function injectIntoString (html: string, snippet: string, at = findInsert
 }
 
 /**
+ * The same as UTF-8 bytes (what Node would send for the string), outside the JS heap: given to
+ * Fastify as the body, they are written as they are, where a string body is joined to the header
+ * block and flattened once more (docs/performance.md).
+ */
+export function injectIntoBytes (html: string, snippet: string, at = findInsertion(html)): string | Buffer {
+  if (at < 0) return html
+  const before = html.slice(0, at)
+  const after = html.slice(at)
+  const head = Buffer.byteLength(before)
+  const out = Buffer.allocUnsafe(head + snippet.length + Buffer.byteLength(after))
+  out.write(before, 0, 'utf8')
+  out.write(snippet, head, 'latin1')
+  out.write(after, head + snippet.length, 'utf8')
+  return out
+}
+
+/**
  * The same on bytes, for Buffer bodies in any ASCII-compatible charset: the search runs on a latin1
  * view (one character a byte) and the snippet is ASCII, so no byte of the page changes.
  */

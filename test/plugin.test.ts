@@ -81,6 +81,31 @@ test('injects the toolbar script into HTML and recomputes content-length', async
   assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
 })
 
+test('an injected page goes to Fastify as UTF-8 bytes when no onSend hook follows, as a string to a hook that does', async () => {
+  const page = '<!doctype html><html><body><p>caf\u00e9 \u{1F600}</p></body></html>'
+  for (const later of [false, true]) {
+    const app = Fastify()
+    await app.register(debugToolbar)
+    let seen: string | undefined
+    if (later) app.addHook('onSend', async (_req, _reply, payload) => { seen = typeof payload; return payload })
+    const written: string[] = []
+    app.addHook('onRequest', async (_req, reply) => {
+      const end = reply.raw.end.bind(reply.raw) as (...args: unknown[]) => unknown
+      ;(reply.raw as unknown as { end: (...args: unknown[]) => unknown }).end = (...args) => {
+        written.push(Buffer.isBuffer(args[0]) ? 'bytes' : typeof args[0])
+        return end(...args)
+      }
+    })
+    app.get('/page', async (_req, reply) => reply.type('text/html; charset=utf-8').send(page))
+    const res = await app.inject('/page')
+    await app.close()
+    assert.equal(seen, later ? 'string' : undefined)
+    assert.deepEqual(written, [later ? 'string' : 'bytes'])
+    assert.equal(res.body, page.replace('</body>', '<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar data-prefix="/__debug"></script></body>'))
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  }
+})
+
 test('JSON and streams pass through byte for byte', async (t) => {
   const app = await appWithToolbar({}, routes)
   t.after(() => app.close())

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify'
 import type { MemoryWindow } from '../capture/backend.ts'
 import type { WindowCapture } from '../capture/window.ts'
 import type { Redactor } from '../headers.ts'
-import { findInsertion, injectableType, injectIntoBuffer, injectIntoString, skipReason, toolbarSnippet } from '../inject.ts'
+import { findInsertion, injectableType, injectIntoBuffer, injectIntoBytes, injectIntoString, skipReason, toolbarSnippet } from '../inject.ts'
 import { ID_HEADER, SERVER_TIMING_HEADER } from '../protocol.ts'
 import type { MemoryRecord } from '../record/types.ts'
 import { appendServerTiming, idTimingEntry, serverTimingValue } from '../server-timing.ts'
@@ -18,6 +18,8 @@ export interface ResponderOptions {
   serverTiming: boolean
   /** Allocation sampling is on (the toolbar shows its Sample switch). */
   sampling: boolean
+  /** True when the toolbar's onSend hook is the last of this reply's route. */
+  lastOnSend: (reply: FastifyReply) => boolean
 }
 
 /** The nonce the app set for this reply (e.g. @fastify/helmet's reply.cspNonce), if any. */
@@ -166,7 +168,9 @@ export class Responder {
     // Fastify sets content-length after the onSend hooks; one set by the app is wrong now. (Only
     // when there is one: deleting a key makes the header map slower for the rest of the request.)
     if (reply.hasHeader('content-length')) reply.removeHeader('content-length')
-    return typeof payload === 'string' ? injectIntoString(payload, snippet, at) : injectIntoBuffer(payload, snippet, at)
+    // Bytes only when no onSend hook of the app comes after this one: it may expect the string.
+    if (typeof payload === 'string') return this.options.lastOnSend(reply) ? injectIntoBytes(payload, snippet, at) : injectIntoString(payload, snippet, at)
+    return injectIntoBuffer(payload, snippet, at)
   }
 }
 

@@ -1,0 +1,45 @@
+import type { FastifyReply } from 'fastify'
+
+type WithContext = Record<symbol, { onSend?: Array<{ name: string }> | null } | undefined>
+
+/** The key of Fastify's route context on a request (its merged hooks), found once by the symbol's name. */
+let contextKey: symbol | undefined
+/** Each route's answer, by its onSend list (fixed once the app is ready). */
+const answers = new WeakMap<object, boolean>()
+/** Registrations so far in this process: each names its onSend hook apart. */
+let registrations = 0
+
+function routeContext (reply: FastifyReply): { onSend?: Array<{ name: string }> | null } | undefined {
+  const request = reply.request as unknown as WithContext
+  if (contextKey !== undefined && request[contextKey] !== undefined) return request[contextKey]
+  // Another copy of Fastify in the process has a symbol of its own: look again.
+  const key = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context')
+  if (key === undefined) return undefined
+  contextKey = key
+  return request[key]
+}
+
+/**
+ * Give a registration's onSend hook a name of its own. Fastify binds every hook to each route
+ * (`bound <name>`), so the name is how the route's hook list tells it apart.
+ */
+export function nameOnSend<F extends (...args: never[]) => unknown> (hook: F): F {
+  Object.defineProperty(hook, 'name', { value: `fastify-debug-toolbar onSend #${++registrations}` })
+  return hook
+}
+
+/**
+ * True when `hook` (named by nameOnSend) is the last onSend hook of this reply's route, so no hook
+ * after it sees the payload it returns; false when it is not or Fastify's context cannot be read.
+ */
+export function isLastOnSend (reply: FastifyReply, hook: { name: string }): boolean {
+  const hooks = routeContext(reply)?.onSend
+  if (hooks === null || hooks === undefined || hooks.length === 0) return false
+  // A bound function's name is built on every read: asked once a route (its hook list).
+  let answer = answers.get(hooks)
+  if (answer === undefined) {
+    answer = (hooks[hooks.length - 1] as { name: string }).name.endsWith(hook.name)
+    answers.set(hooks, answer)
+  }
+  return answer
+}
