@@ -4,8 +4,6 @@ type WithContext = Record<symbol, { onSend?: Array<{ name: string }> | null } | 
 
 /** The key of Fastify's route context on a request (its merged hooks), found once by the symbol's name. */
 let contextKey: symbol | undefined
-/** Each route's answer, by its onSend list (fixed once the app is ready). */
-const answers = new WeakMap<object, boolean>()
 /** Registrations so far in this process: each names its onSend hook apart. */
 let registrations = 0
 
@@ -29,17 +27,22 @@ export function nameOnSend<F extends (...args: never[]) => unknown> (hook: F): F
 }
 
 /**
- * True when `hook` (named by nameOnSend) is the last onSend hook of this reply's route, so no hook
- * after it sees the payload it returns; false when it is not or Fastify's context cannot be read.
+ * For the onSend hook named `name` (by nameOnSend): whether it is the last onSend hook of a reply's
+ * route, so no hook after it sees the payload it returns; false when it is not or Fastify's context
+ * cannot be read.
  */
-export function isLastOnSend (reply: FastifyReply, hook: { name: string }): boolean {
-  const hooks = routeContext(reply)?.onSend
-  if (hooks === null || hooks === undefined || hooks.length === 0) return false
-  // A bound function's name is built on every read: asked once a route (its hook list).
-  let answer = answers.get(hooks)
-  if (answer === undefined) {
-    answer = (hooks[hooks.length - 1] as { name: string }).name.endsWith(hook.name)
-    answers.set(hooks, answer)
+export function lastOnSendCheck (name: string): (reply: FastifyReply) => boolean {
+  // Each route's answer, by its onSend list (fixed once the app is ready): a bound function's name
+  // is built on every read.
+  const answers = new WeakMap<object, boolean>()
+  return (reply) => {
+    const hooks = routeContext(reply)?.onSend
+    if (hooks === null || hooks === undefined || hooks.length === 0) return false
+    let answer = answers.get(hooks)
+    if (answer === undefined) {
+      answer = (hooks[hooks.length - 1] as { name: string }).name.endsWith(name)
+      answers.set(hooks, answer)
+    }
+    return answer
   }
-  return answer
 }

@@ -22,7 +22,7 @@ import { createWarnOnce, type WarnOnce } from '../warn-once.ts'
 import { gone, InFlight } from './in-flight.ts'
 import { kProfile, RequestProfile, type ProfiledRequest } from './request-profile.ts'
 import { Responder, setsRedacted } from './respond.ts'
-import { isLastOnSend, nameOnSend } from './route-hooks.ts'
+import { lastOnSendCheck, nameOnSend } from './route-hooks.ts'
 
 type OnSendDone = (err: null, payload: unknown) => void
 
@@ -83,16 +83,16 @@ export class Toolbar {
       startupNotes: gcProblem === undefined ? [] : [gcProblem],
       warnOnce: this.warnOnce
     })
+    this.onSend = nameOnSend(this.onSend.bind(this))
     this.responder = new Responder({
       prefix: options.prefix,
       inject: options.inject,
       serverTiming: options.serverTiming,
       sampling: options.allocations !== false,
-      lastOnSend: (reply) => isLastOnSend(reply, this.onSend)
+      lastOnSend: lastOnSendCheck(this.onSend.name)
     }, this.windows, this.warnOnce)
     this.redactor = createRedactor(options.redact)
     this.onRequest = this.onRequest.bind(this)
-    this.onSend = nameOnSend(this.onSend.bind(this))
     this.onClose = this.onClose.bind(this)
     this.onAllowError = this.onAllowError.bind(this)
   }
