@@ -1,14 +1,15 @@
 import type { FastifyReply } from 'fastify'
 
-type WithContext = Record<symbol, { onSend?: Array<{ name: string }> | null } | undefined>
+/** What the toolbar reads of Fastify's route context: its onSend hooks, bound to the route. */
+interface RouteContext { onSend?: Array<{ name: string }> | null }
 
 /** The key of Fastify's route context on a request (its merged hooks), found once by the symbol's name. */
 let contextKey: symbol | undefined
 /** Registrations so far in this process: each names its onSend hook apart. */
 let registrations = 0
 
-function routeContext (reply: FastifyReply): { onSend?: Array<{ name: string }> | null } | undefined {
-  const request = reply.request as unknown as WithContext
+function routeContext (reply: FastifyReply): RouteContext | undefined {
+  const request = reply.request as unknown as Record<symbol, RouteContext | undefined>
   if (contextKey !== undefined && request[contextKey] !== undefined) return request[contextKey]
   // Another copy of Fastify in the process has a symbol of its own: look again.
   const key = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context')
@@ -40,7 +41,7 @@ export function lastOnSendCheck (name: string): (reply: FastifyReply) => boolean
     if (hooks === null || hooks === undefined || hooks.length === 0) return false
     let answer = answers.get(hooks)
     if (answer === undefined) {
-      answer = (hooks[hooks.length - 1] as { name: string }).name.endsWith(name)
+      answer = hooks[hooks.length - 1]?.name.endsWith(name) === true
       answers.set(hooks, answer)
     }
     return answer
