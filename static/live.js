@@ -578,9 +578,26 @@ function start (root) {
     return best
   }
 
+  /** The request whose stem passes within 6 px of the pointer; where stems overlap, the one whose dot is nearest. */
   function hoverMark (u) {
-    const r = nearest(visibleRequests(), u, (x) => x.startedAt, 6)
-    setHover(r === null ? null : { kind: 'request', item: r }, u)
+    const { left, top } = u.cursor
+    let best = null
+    if (left != null && left >= 0 && top != null) {
+      const y0 = u.valToPos(0, 'y')
+      let bestDot = Infinity
+      for (const r of visibleRequests()) {
+        const x = u.valToPos(r.startedAt, 'x')
+        const y = u.valToPos(r[state.measure], 'y')
+        const offStem = Math.max(0, Math.min(y0, y) - top, top - Math.max(y0, y))
+        if (Math.hypot(x - left, offStem) > 6) continue
+        const dot = Math.hypot(x - left, y - top)
+        if (dot < bestDot) {
+          best = r
+          bestDot = dot
+        }
+      }
+    }
+    setHover(best === null ? null : { kind: 'request', item: best }, u)
   }
 
   function hoverGc (u) {
