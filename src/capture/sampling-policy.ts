@@ -77,6 +77,7 @@ export class SamplingPolicy {
   private readonly reclaim: (holder: SamplingSlot) => void
   /** The request of this app holding the allocation sampler, if any. */
   private holder: SamplingSlot | null = null
+  private readonly skips = new Map<string, AllocationsSkipped>()
 
   constructor (options: ResolvedAllocations | false, log: (message: string) => void, warnOnce: WarnOnce, reclaim: (holder: SamplingSlot) => void) {
     this.options = options
@@ -178,19 +179,32 @@ export class SamplingPolicy {
     return record
   }
 
+  /**
+   * Why a request has no samples: one frozen object a reason, shared by every record that gives it
+   * (most requests under load are over the budget; a string and an object each would add up).
+   */
   private skipped (why: SamplerRefusal | 'over-budget' | 'unavailable'): AllocationsSkipped {
+    if (why === 'owned-elsewhere') this.warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites')
+    else if (why === 'failed') this.warnOnce('sampler', undefined, `the ${this.sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
+    let out = this.skips.get(why)
+    if (out === undefined) {
+      out = Object.freeze(this.skipReason(why))
+      this.skips.set(why, out)
+    }
+    return out
+  }
+
+  private skipReason (why: SamplerRefusal | 'over-budget' | 'unavailable'): AllocationsSkipped {
     switch (why) {
       case 'over-budget':
         return { skipped: 'not-sampled', reason: `Over the sampling budget of ${(this.options as ResolvedAllocations).maxPerSecond} requests a second (allocations.maxPerSecond). Turn on the toolbar's Sample switch or send x-debug-toolbar-sample: 1 to sample a request anyway, or set allocations.requests to 'all'.` }
       case 'busy':
         return { skipped: 'busy', reason: 'Another request held the allocation sampler while this one started (one request owns it at a time): no samples rather than someone else\'s.' }
       case 'owned-elsewhere':
-        this.warnOnce('sampler-owned', undefined, 'the heap sampling profiler is in use by someone else in this process (another profiler or an inspector client); requests go on without allocation sites')
         return { skipped: 'owned-elsewhere', reason: 'The heap sampling profiler is in use by someone else in this process (another profiler or an inspector client).' }
       case 'unavailable':
         return { skipped: 'unavailable', reason: `Allocation sampling is unavailable: ${this.problem ?? 'no sampler'}.` }
       case 'failed':
-        this.warnOnce('sampler', undefined, `the ${this.sampler?.kind ?? ''} allocation sampler could not start; requests go on without allocation sites`)
         return { skipped: 'failed', reason: 'The allocation sampler failed for this request; see the server log.' }
     }
   }
