@@ -10,6 +10,10 @@
  *   `Server-Timing` with `memory-profiling;dur=` and a `memory` entry (figures from the clock only).
  * - `floor-contract`: and two heap readings (`v8.getHeapStatistics()`) whose delta the `memory`
  *   entry carries, and the toolbar's script tag before `</body>` in HTML.
+ * - `floor-record`: and, after the response is written, a record of the least a history page
+ *   shows (id, method, URL, status, times, the heap readings, the request's headers as one string,
+ *   the response's header block as Node wrote it) kept in a ring of the last 50, the toolbar's
+ *   default `maxRequests`: what keeping a history costs at the least, mostly in garbage collection.
  * - `floor-native`: and V8's sampling heap profiler (@datadog/pprof) started and stopped around
  *   every request, never read.
  * - `floor-read`: and the profile read (`heap.v8Profile()`) whenever V8 took a sample in the window
@@ -23,7 +27,7 @@ import { newId } from '../src/id.ts'
 import { injectIntoString } from '../src/inject.ts'
 import { buildBenchApp } from './app.ts'
 
-export const FLOOR_LEVELS = ['floor-hooks', 'floor-headers', 'floor-contract', 'floor-native', 'floor-read'] as const
+export const FLOOR_LEVELS = ['floor-hooks', 'floor-headers', 'floor-contract', 'floor-record', 'floor-native', 'floor-read'] as const
 export type FloorLevel = typeof FLOOR_LEVELS[number]
 
 export function isFloorLevel (s: string): s is FloorLevel {
@@ -35,7 +39,8 @@ export const FLOOR_DESCRIPTIONS: Record<FloorLevel, string> = {
   'floor-hooks': 'no toolbar: an empty onRequest and onSend hook',
   'floor-headers': 'no toolbar: hooks that set a random x-debug-toolbar-id and a Server-Timing (memory-profiling, memory)',
   'floor-contract': 'no toolbar: the contract\'s least (two heap readings, id, Server-Timing with the heap delta, script tag before </body>)',
-  'floor-native': 'no toolbar: the contract\'s least plus V8\'s sampling heap profiler started and stopped around every request (never read)',
+  'floor-record': 'no toolbar: the contract\'s least plus a minimal record of each request (strings and numbers, headers as sent) kept in a ring of 50',
+  'floor-native': 'no toolbar: as floor-record, plus V8\'s sampling heap profiler started and stopped around every request (never read)',
   'floor-read': 'no toolbar: as floor-native, and the profile read whenever V8 took a sample in the window (then dropped)'
 }
 
@@ -52,6 +57,23 @@ interface Window {
   handlesBefore: number
 }
 
+/** The least a history row holds: one object, its strings and numbers. */
+interface MinimalRecord {
+  id: string
+  method: string
+  url: string
+  statusCode: number
+  startedAt: number
+  durationMs: number
+  heapUsedBefore: number
+  heapUsedAfter: number
+  requestHeaders: string
+  responseHeaders: string
+}
+
+/** The toolbar's default maxRequests. */
+const RING_SIZE = 50
+
 /** How many profiles the floor-read level has read (for checking its read rate by hand). */
 export let floorProfilesRead = 0
 
@@ -67,8 +89,11 @@ function addFloorHooks (app: FastifyInstance, level: FloorLevel): void {
   const rank = FLOOR_LEVELS.indexOf(level)
   const headers = rank >= 1
   const contract = rank >= 2
-  const heap = rank >= 3 ? (createRequire(import.meta.url)('@datadog/pprof') as { heap: NativeHeap }).heap : undefined
-  const read = rank >= 4
+  const record = rank >= 3
+  const ring: Array<MinimalRecord | undefined> = new Array(RING_SIZE).fill(undefined)
+  let next = 0
+  const heap = rank >= 4 ? (createRequire(import.meta.url)('@datadog/pprof') as { heap: NativeHeap }).heap : undefined
+  const read = rank >= 5
 
   app.decorateRequest(kWindow, null)
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -101,5 +126,21 @@ function addFloorHooks (app: FastifyInstance, level: FloorLevel): void {
       out = injectIntoString(payload, `<script type="module" src="/__debug/static/toolbar.js" data-debug-toolbar="${w.id}" data-prefix="/__debug"></script>`)
     }
     done(null, out)
+    if (!record || s === undefined) return
+    // After done(): Node has written the header block, as the toolbar reads it.
+    const block = (reply.raw as typeof reply.raw & { _header?: unknown })._header
+    ring[next] = {
+      id: w.id,
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      startedAt: performance.timeOrigin + w.t0,
+      durationMs: performance.now() - w.t0,
+      heapUsedBefore: w.heapBefore,
+      heapUsedAfter: s.used_heap_size,
+      requestHeaders: request.raw.rawHeaders.join('\n'),
+      responseHeaders: typeof block === 'string' ? block : ''
+    }
+    next = (next + 1) % RING_SIZE
   })
 }

@@ -396,10 +396,11 @@ function targets (rows: Row[], scenarios: Scenario[], routes: BenchRoute[]): str
       if (metrics !== undefined) checks.push(`${extra <= extraCpu(metrics) ? 'at most' : 'MORE than'} fastify-metrics (${signed(extraCpu(metrics))})`)
       const otel = find('peer-otel', route)
       if (otel !== undefined) checks.push(`${extra < extraCpu(otel) ? 'below' : 'NOT below'} @fastify/otel (${signed(extraCpu(otel))})`)
-      const contract = find('floor-contract', route)
-      if (contract !== undefined) {
-        const times = extra / extraCpu(contract)
-        checks.push(`${Number.isFinite(times) && times >= 0 ? `${times.toFixed(1)}x` : 'n/a'} floor-contract (${signed(extraCpu(contract))})${times <= 2 && times >= 0 ? '' : ' — over 2x'}`)
+      for (const name of ['floor-contract', 'floor-record']) {
+        const floor = find(name, route)
+        if (floor === undefined) continue
+        const times = extra / extraCpu(floor)
+        checks.push(`${Number.isFinite(times) && times >= 0 ? `${times.toFixed(1)}x` : 'n/a'} ${name} (${signed(extraCpu(floor))})${times <= 2 && times >= 0 ? '' : ' — over 2x'}`)
       }
       const control = find('control', route)
       if (control !== undefined) checks.push(`control (a second plain server) ${signed(extraCpu(control))}`)
