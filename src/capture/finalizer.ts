@@ -13,11 +13,14 @@ import type { GcTracker } from './gc-tracker.ts'
 export class MemoryFinalizer {
   /**
    * Records waiting for their final figures: a ring of `capacity` slots, oldest at `head`. Parallel
-   * arrays, so waiting costs no object a request.
+   * arrays, and the window's times as numbers (its sizes are in the record), so waiting keeps no
+   * object of a request's but its record.
    */
   private readonly ids: Array<string | undefined>
-  private readonly windows: Array<MemoryWindow | undefined>
   private readonly memories: Array<MemoryRecord | undefined>
+  private readonly starts: Float64Array
+  private readonly ends: Float64Array
+  private readonly forcedFrom: Float64Array
   private head = 0
   private count = 0
   private readonly tracker: GcTracker
@@ -28,8 +31,10 @@ export class MemoryFinalizer {
     this.tracker = tracker
     this.onRevised = onRevised
     this.ids = new Array<string | undefined>(capacity).fill(undefined)
-    this.windows = new Array<MemoryWindow | undefined>(capacity).fill(undefined)
     this.memories = new Array<MemoryRecord | undefined>(capacity).fill(undefined)
+    this.starts = new Float64Array(capacity)
+    this.ends = new Float64Array(capacity)
+    this.forcedFrom = new Float64Array(capacity)
   }
 
   /** A record's memory figures from its window and the GCs known so far (`gcs`, when the caller already asked the tracker). */
@@ -61,33 +66,37 @@ export class MemoryFinalizer {
     const cap = this.ids.length
     // Bounded: the oldest window closed many requests ago, so its GCs have long been reported
     // (no sync() here: taking the observer's records on every request costs more than the rest),
-    // though maybe not yet paired; the toolbar's ring holds twice its store's count, so that record
-    // has left the store and no GC profiler is swapped for it (see docs/performance.md).
+    // though maybe not yet paired; the toolbar's ring holds as many as its ring store (twice a
+    // shared store's count), so that record has left the store and no GC profiler is swapped for
+    // it (see docs/performance.md).
     if (this.count === cap) this.completeOldest(false)
     const slot = (this.head + this.count) % cap
     this.ids[slot] = id
-    this.windows[slot] = window
     this.memories[slot] = memory
+    this.starts[slot] = window.startMs
+    this.ends[slot] = window.endMs
+    this.forcedFrom[slot] = window.forcedFromMs
     this.count++
   }
 
   /** GCs up to `newestStartMs` were reported: every window that closed before it is final. */
   readonly onGcReported = (newestStartMs: number): void => {
-    while (this.count > 0 && (this.windows[this.head] as MemoryWindow).endMs < newestStartMs) this.completeOldest()
+    while (this.count > 0 && (this.ends[this.head] as number) < newestStartMs) this.completeOldest()
   }
 
   /** Complete the oldest waiting record and drop it from the ring (with the GCs paired so far unless `pairWaiting`). */
   private completeOldest (pairWaiting = true): void {
     const h = this.head
     const id = this.ids[h] as string
-    const w = this.windows[h] as MemoryWindow
     const m = this.memories[h] as MemoryRecord
+    const startMs = this.starts[h] as number
+    const endMs = this.ends[h] as number
+    const forcedFromMs = this.forcedFrom[h] as number
     this.ids[h] = undefined
-    this.windows[h] = undefined
     this.memories[h] = undefined
     this.head = (h + 1) % this.ids.length
     this.count--
-    if (this.complete(w, m, pairWaiting)) this.onRevised?.(id)
+    if (this.complete(startMs, endMs, forcedFromMs, m, pairWaiting)) this.onRevised?.(id)
   }
 
   /**
@@ -103,8 +112,7 @@ export class MemoryFinalizer {
     // Everything up to this record closed at least a turn ago. Pairing a GC completes older records
     // too (onGcReported), so the position is looked up again each time.
     while (this.positionOf(id) !== -1) {
-      const w = this.windows[this.head] as MemoryWindow
-      if (!pair && this.tracker.waiting(w.startMs, w.endMs)) return false
+      if (!pair && this.tracker.waiting(this.starts[this.head] as number, this.ends[this.head] as number)) return false
       this.completeOldest()
     }
     return true
@@ -118,13 +126,14 @@ export class MemoryFinalizer {
   }
 
   /** Make the figures final; true when they changed. */
-  private complete (w: MemoryWindow, m: MemoryRecord, pairWaiting: boolean): boolean {
-    const gcs = this.tracker.between(w.startMs, w.endMs, pairWaiting)
+  private complete (startMs: number, endMs: number, forcedFromMs: number, m: MemoryRecord, pairWaiting: boolean): boolean {
+    const gcs = this.tracker.between(startMs, endMs, pairWaiting)
     if (gcs.length === m.gc.count + m.gc.forced) {
       // The GCs known at build time were all of them: the figures stand.
       m.final = true
       return false
     }
+    const w: MemoryWindow = { startMs, endMs, forcedFromMs, heapUsedBefore: m.heapUsedBefore, heapUsedAfter: m.heapUsedAfter, externalBefore: m.externalBefore, externalAfter: m.externalAfter }
     const f = windowFigures(w, gcs)
     m.peakHeapUsed = f.peakHeapUsed
     m.allocatedBytes = f.allocatedBytes
@@ -140,7 +149,6 @@ export class MemoryFinalizer {
   /** Forget everything (on close). */
   clear (): void {
     this.ids.fill(undefined)
-    this.windows.fill(undefined)
     this.memories.fill(undefined)
     this.head = 0
     this.count = 0

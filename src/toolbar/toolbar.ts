@@ -61,7 +61,9 @@ export class Toolbar {
     this.warnOnce = createWarnOnce(log)
     const settle: Settle = async (id, pair) => await this.finalizer.settle(id, pair)
     this.store = makeStore === undefined ? createStore(options.maxRequests, options.maxStoreBytes, settle) : makeStore(settle)
-    this.finalizer = new MemoryFinalizer(gcTracker, options.maxRequests * 2, (id) => { this.store.revise(id) })
+    // As many waiting records as the ring store holds (longer would age them into the old
+    // generation); a shared store's batches wait for theirs, so it gets twice as many.
+    this.finalizer = new MemoryFinalizer(gcTracker, this.store.shared ? options.maxRequests * 2 : options.maxRequests, (id) => { this.store.revise(id) })
     this.backend = chooseBackend()
     this.precise = new PreciseCollector(this.backend)
     this.preciseBudget = new SamplingBudget(options.preciseMaxPerSecond)
