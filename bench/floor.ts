@@ -1,7 +1,7 @@
 /**
  * The floor under the toolbar's overhead: the bench app with only the least the toolbar's public
- * contract asks of every profiled response, written by hand and with nothing else (no store, no
- * GC tracking, no allow check, no redaction, no record). Each level adds one thing to the one
+ * contract asks of every profiled response, written by hand and with nothing else (no GC
+ * tracking, no allow check, no redaction; no record below floor-record). Each level adds one thing to the one
  * before; comparing them with the bench app without hooks says what the contract itself costs on
  * this machine, whatever the plugin does. `npm run bench:floor` runs them.
  *
