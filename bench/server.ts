@@ -27,6 +27,10 @@ export interface CpuRequest { type: 'cpu', seq: number }
 /** The answer: process.cpuUsage() now, user + system, in microseconds, and the counters of a floor or peer. */
 export interface CpuReply { type: 'cpu', seq: number, micros: number, counters: { spansExported: number, profilesRead: number } }
 
+/** bench/instructions.ts asks a server started with --expose-gc for full GCs before counting, so none left over from start-up falls in the count. */
+export interface GcRequest { type: 'gc' }
+export interface GcReply { type: 'gc', done: boolean }
+
 /** bench/profile.ts asks the server to start its CPU profiler, then to stop it and write the profile to `path`. */
 export type ProfileRequest = { type: 'profile-start', intervalMicros: number } | { type: 'profile-stop', path: string }
 /** The answer to a ProfileRequest, once done. */
@@ -119,6 +123,13 @@ if (process.send) {
     const u = process.cpuUsage()
     const reply: CpuReply = { type: 'cpu', seq: msg.seq, micros: u.user + u.system, counters: { spansExported: peerCounters.spansExported, profilesRead: floorProfilesRead } }
     process.send?.(reply)
+  })
+  process.on('message', (msg: GcRequest) => {
+    if (msg?.type !== 'gc') return
+    const gc = (globalThis as { gc?: () => void }).gc
+    gc?.()
+    gc?.()
+    process.send?.({ type: 'gc', done: gc !== undefined } satisfies GcReply)
   })
   // The parent died or closed the channel: do not outlive it.
   process.on('disconnect', () => { stop('disconnect') })
