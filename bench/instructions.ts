@@ -11,7 +11,10 @@
  * route, as without valgrind). For each route: warm-up requests, two full GCs (so that no garbage
  * of start-up or of the route before is collected in the count), counters zeroed, the counted
  * requests, a dump; 10 connections throughout. Every route is counted over several scavenges: a
- * route that allocates little gets more requests.
+ * route that allocates little gets more requests. Each figure is given whole and outside V8's
+ * garbage collector: under valgrind, where V8's marking cycles fall is a matter of its clock-driven
+ * heuristics, and one in a count moves a collecting route's total by 100k instructions a request
+ * or more; the GC's real share is better read from `node --trace-gc-nvp` at full speed.
  *
  * Env: INSTR_SCENARIOS (comma list of bench scenarios; default no-sampling, the floors floor-contract
  * and floor-record, and the three peers), INSTR_ROUTES (paths; default /hello,/api/products,/page),
@@ -94,19 +97,71 @@ async function drive (url: string, amount: number, headers: Record<string, strin
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`)
 }
 
-/** The main thread's instruction count in the dump callgrind_control just asked for. */
-async function dumpedInstructions (server: Counted, before: ReadonlySet<string>): Promise<number> {
+/** A route's count: instructions a request, and of them those in V8's garbage collector. */
+interface Count { all: number, gc: number }
+
+/**
+ * V8's garbage collector, by function name: scavenges, incremental and full marking, sweeping,
+ * evacuation, remembered sets, the write barrier. Callgrind's self counts add up, so summing those
+ * functions' (and the memcpy they call to move objects) gives the GC's part, each instruction once.
+ */
+const GC_FUNCTION = /v8::internal::(?:Scaveng|Mark|Sweep|Evacuat|Incremental|MinorMC|Remembered|SlotSet|TypedSlot|LiveObject|Concurrent|Heap::|HeapObject::SizeFromMap|BodyDescriptor|Pretenuring|RecordMigrated|ArrayBufferSweeper|FreeList|PagedSpace|SemiSpace|NewSpace|MemoryAllocator|Worklist)|heap::base::|Builtins_RecordWrite/
+const MEMORY_COPY = /mem(?:cpy|move|set)/
+
+/** The main thread's dump that callgrind_control just asked for. */
+async function dumpedFile (server: Counted, before: ReadonlySet<string>): Promise<string> {
   const prefix = `${server.label}.${server.pid}.`
   for (let tries = 0; tries < 100; tries++) {
     const fresh = readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('-01') && !before.has(f))
     if (fresh.length === 1) {
-      const text = await readFile(path.join(dir, fresh[0] as string), 'utf8')
-      const line = /^(?:summary|totals): (\d+)/m.exec(text)
-      if (line !== null) return Number(line[1])
+      const file = path.join(dir, fresh[0] as string)
+      if (/^(?:summary|totals): \d+/m.test(await readFile(file, 'utf8'))) return file
     }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   throw new Error(`${server.label}: no callgrind dump appeared in ${dir}`)
+}
+
+/**
+ * A dump's instructions a request, all and the GC's, read from callgrind's format: `fn=`/`cfn=`
+ * name a function or a callee (by number once named), a cost line after `calls=` is that call's
+ * inclusive count, any other cost line the current function's own.
+ */
+function splitDump (text: string, requests: number): Count {
+  const names = new Map<string, string>()
+  const isGc = new Map<string, boolean>()
+  const gcName = (n: string): boolean => {
+    let v = isGc.get(n)
+    if (v === undefined) isGc.set(n, v = GC_FUNCTION.test(n))
+    return v
+  }
+  let fn = ''
+  let callee = ''
+  let call = false
+  let all = 0
+  let gc = 0
+  for (const line of text.split('\n')) {
+    const named = /^(c?fn)=\((\d+)\)(?: (.*))?$/.exec(line)
+    if (named !== null) {
+      if (named[3] !== undefined) names.set(named[2] as string, named[3])
+      const name = names.get(named[2] as string) ?? ''
+      if (named[1] === 'fn') fn = name
+      else callee = name
+    } else if (line.startsWith('calls=')) {
+      call = true
+    } else if (/^[+\-*\d]/.test(line)) {
+      const n = Number(line.split(' ')[1])
+      if (Number.isNaN(n)) continue
+      if (call) {
+        call = false
+        if (gcName(fn) && MEMORY_COPY.test(callee)) gc += n
+      } else {
+        all += n
+        if (gcName(fn)) gc += n
+      }
+    }
+  }
+  return { all: all / requests, gc: gc / requests }
 }
 
 /** Two full GCs in the server, answered once done. */
@@ -123,7 +178,7 @@ async function collect (server: Counted): Promise<void> {
   if (!(await done).done) throw new Error(`${server.label}: the server has no gc() (--expose-gc)`)
 }
 
-async function countRoute (server: Counted, route: BenchRoute, headers: Record<string, string> | undefined): Promise<number> {
+async function countRoute (server: Counted, route: BenchRoute, headers: Record<string, string> | undefined): Promise<Count> {
   const url = server.url + route.path
   const counted = countFor(route)
   await drive(url, warmup, headers)
@@ -132,7 +187,7 @@ async function countRoute (server: Counted, route: BenchRoute, headers: Record<s
   await drive(url, counted, headers)
   const before = new Set(readdirSync(dir))
   await run('callgrind_control', ['-d', String(server.pid)])
-  return (await dumpedInstructions(server, before)) / counted
+  return splitDump(await readFile(await dumpedFile(server, before), 'utf8'), counted)
 }
 
 async function stop (child: ChildProcess): Promise<void> {
@@ -150,30 +205,34 @@ async function main (): Promise<void> {
   const scenarios = pick(SCENARIOS, process.env.INSTR_SCENARIOS ?? DEFAULT_SCENARIOS, 'scenario')
   const routes = pick(ROUTES, process.env.INSTR_ROUTES ?? '/hello,/api/products,/page', 'route', (r) => r.path)
   log(`callgrind, main thread, semi-space ${semiSpaceMb} MiB; ${warmup} requests to warm up a route, then ${routes.map((r) => `${countFor(r)} counted on ${r.path}`).join(', ')}; 10 connections; dumps in ${dir}`)
-  const rows: Array<{ name: string, perRequest: number[] }> = []
+  const rows: Array<{ name: string, counts: Count[] }> = []
   for (const scenario of [undefined, ...scenarios]) {
     const name = scenario?.name ?? 'off'
     log(`${name}: starting under valgrind`)
     const server = await start(name, scenario)
     try {
-      const perRequest: number[] = []
+      const counts: Count[] = []
       for (const route of routes) {
-        perRequest.push(await countRoute(server, route, scenario?.headers))
-        log(`${name} ${route.path}: ${thousands(perRequest[perRequest.length - 1] as number)} instructions a request`)
+        const c = await countRoute(server, route, scenario?.headers)
+        counts.push(c)
+        log(`${name} ${route.path}: ${thousands(c.all)} instructions a request, ${thousands(c.gc)} of them in the GC`)
       }
-      rows.push({ name, perRequest })
+      rows.push({ name, counts })
     } finally {
       await stop(server.child)
     }
   }
-  const off = rows[0] as { perRequest: number[] }
+  const off = (rows[0] as { counts: Count[] }).counts
+  const signed = (d: number): string => `${d >= 0 ? '+' : '−'}${thousands(Math.abs(d))}`
   const lines = [
+    'Instructions a request: all, and in brackets outside the garbage collector (whose work in a count depends on where V8\'s marking cycles fall).',
+    '',
     `| server | ${routes.map((r) => r.name).join(' | ')} |`,
     `| --- | ${routes.map(() => '---:').join(' | ')} |`,
-    `| off: instructions a request | ${off.perRequest.map(thousands).join(' | ')} |`,
-    ...rows.slice(1).map((r) => `| ${r.name} | ${r.perRequest.map((n, i) => {
-      const d = n - (off.perRequest[i] as number)
-      return `${d >= 0 ? '+' : '−'}${thousands(Math.abs(d))}`
+    `| off | ${off.map((c) => `${thousands(c.all)} (${thousands(c.all - c.gc)})`).join(' | ')} |`,
+    ...rows.slice(1).map((r) => `| ${r.name} | ${r.counts.map((c, i) => {
+      const o = off[i] as Count
+      return `${signed(c.all - o.all)} (${signed(c.all - c.gc - (o.all - o.gc))})`
     }).join(' | ')} |`)
   ]
   console.log(lines.join('\n'))
