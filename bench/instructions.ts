@@ -35,6 +35,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
+import { message } from './child-message.ts'
 import { ROUTES, SCENARIOS, type BenchRoute, type Scenario } from './scenarios.ts'
 import type { GcReply, GcRequest, ReadyMessage } from './server.ts'
 
@@ -79,15 +80,11 @@ async function start (label: string, scenario: Scenario | undefined): Promise<Co
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_PLUGIN_OPTIONS: JSON.stringify(scenario?.pluginOptions ?? {}) }
   })
-  const ready = await new Promise<ReadyMessage>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${label}: not listening after 10 minutes`)) }, 600_000)
-    child.once('error', reject)
-    child.once('exit', (code) => { reject(new Error(`${label}: the server exited (code ${code}); is valgrind installed?`)) })
-    child.on('message', (m: ReadyMessage) => {
-      if (m?.type !== 'ready') return
-      clearTimeout(timer)
-      resolve(m)
-    })
+  // A spawn failure (no valgrind) is an 'error' without an 'exit'.
+  const failed = new Promise<never>((_resolve, reject) => { child.once('error', reject) })
+  failed.catch(() => {})
+  const ready = await Promise.race([message<ReadyMessage>(child, (m) => m.type === 'ready', 600_000), failed]).catch((err: Error) => {
+    throw new Error(`${label}: ${err.message}; is valgrind installed?`)
   })
   return { child, pid: ready.pid, url: `http://127.0.0.1:${ready.port}`, label }
 }
@@ -166,14 +163,7 @@ function splitDump (text: string, requests: number): Count {
 
 /** Two full GCs in the server, answered once done. */
 async function collect (server: Counted): Promise<void> {
-  const done = new Promise<GcReply>((resolve) => {
-    const onMessage = (m: GcReply): void => {
-      if (m?.type !== 'gc') return
-      server.child.off('message', onMessage)
-      resolve(m)
-    }
-    server.child.on('message', onMessage)
-  })
+  const done = message<GcReply>(server.child, (m) => m.type === 'gc', 600_000)
   server.child.send({ type: 'gc' } satisfies GcRequest)
   if (!(await done).done) throw new Error(`${server.label}: the server has no gc() (--expose-gc)`)
 }

@@ -18,6 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { message } from './child-message.ts'
 import type { CpuProfile } from './cpu-profile.ts'
 import { SCENARIOS, type Scenario } from './scenarios.ts'
 import type { CpuReply, CpuRequest, ProfileReply, ProfileRequest, ReadyMessage } from './server.ts'
@@ -45,20 +46,6 @@ async function start (scenario: Scenario | undefined): Promise<Running> {
   })
   const ready = await message<ReadyMessage>(child, (m) => m.type === 'ready')
   return { child, url: `http://127.0.0.1:${ready.port}` }
-}
-
-async function message<T extends { type: string }> (child: ChildProcess, match: (m: T) => boolean): Promise<T> {
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no answer from the server in 90 s')), 90_000)
-    function onMessage (m: T): void {
-      if (!match(m)) return
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      resolve(m)
-    }
-    child.on('message', onMessage)
-    child.once('exit', (code) => reject(new Error(`server exited (code ${code})`)))
-  })
 }
 
 async function ask (child: ChildProcess, request: ProfileRequest): Promise<void> {
